@@ -1,0 +1,134 @@
+# cabin: one non-recursive Makefile. `make` installs what is missing, fetches and builds
+# the pinned dependencies, builds cabind (static, musl), the host CLI cabin, and the image.
+# `make test` runs every test; `make check` the fast unit tests; `make bench` benchmarks.
+
+BUILD      := build
+VERSION    := 0.1.0
+GITREV     := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+CABIN_VERSION := $(VERSION)$(if $(GITREV),+g$(GITREV))
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 1700000000)
+export SOURCE_DATE_EPOCH
+
+CC         := gcc
+MUSLCC     := musl-gcc
+# -Wformat-truncation guesses at every bounded snprintf into a path buffer (Linux turns it
+# off too); where truncation would change meaning, the code checks the return value.
+WARN       := -Wall -Wextra -Werror -Wno-format-truncation
+DEFS       := -std=c11 -D_GNU_SOURCE -DCABIN_VERSION='"$(CABIN_VERSION)"'
+REPRO      := -ffile-prefix-map=$(CURDIR)/=
+CFLAGS     := -O2 -g $(WARN) $(DEFS) $(REPRO)
+SANFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=undefined $(WARN) $(DEFS)
+MUSLFLAGS  := -Os $(WARN) $(DEFS) $(REPRO) -ffunction-sections -fdata-sections \
+              -isystem $(BUILD)/musl/kinc -isystem $(BUILD)/musl/include
+MUSLLD     := -static -s -Wl,--gc-sections
+
+# ---- sources -------------------------------------------------------------------------
+LIB_SRCS   := lib/log.c lib/ev.c
+INIT_SRCS  := $(wildcard init/*.c)
+IMG_SRCS   := $(filter-out image/cabin.c,$(wildcard image/*.c))
+QEMU_SRCS  := $(wildcard qemu/*.c)
+CABIN_SRCS := image/cabin.c $(IMG_SRCS) $(QEMU_SRCS) $(LIB_SRCS)
+
+musl_obj   = $(patsubst %.c,$(BUILD)/obj/musl/%.o,$(1))
+host_obj   = $(patsubst %.c,$(BUILD)/obj/host/%.o,$(1))
+san_obj    = $(patsubst %.c,$(BUILD)/obj/san/%.o,$(1))
+
+# ---- set-up: Debian packages, pinned sources, kernel ------------------------------------
+DEPS       := $(shell awk '!/^[[:space:]]*(\#|$$)/ { print $$1 }' appliance/sources.lock)
+DEP_STAMPS := $(DEPS:%=$(BUILD)/musl/stamp/%)
+PKG_STAMP  := $(BUILD)/stamp/packages
+KERNEL_STAMP := $(BUILD)/kernel/.stamp
+
+.PHONY: all setup deps kernel image check test bench clean distclean
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/cabind $(BUILD)/cabin $(BUILD)/cabin.qcow2
+
+setup: $(PKG_STAMP)
+deps: $(DEP_STAMPS)
+kernel: $(KERNEL_STAMP)
+image: $(BUILD)/cabin.qcow2
+
+$(PKG_STAMP): appliance/packages.txt appliance/install-packages.sh
+	appliance/install-packages.sh
+	@mkdir -p $(@D) && touch $@
+
+# deps.sh does nothing when a stamp's inputs are unchanged; make only asks.
+$(BUILD)/musl/stamp/%: appliance/sources.lock appliance/deps.sh | $(PKG_STAMP)
+	appliance/deps.sh build $*
+
+$(BUILD)/musl/stamp/curl: $(BUILD)/musl/stamp/mbedtls $(BUILD)/musl/stamp/nghttp2
+
+$(KERNEL_STAMP): appliance/kernel.lock appliance/deps.sh | $(PKG_STAMP)
+	appliance/deps.sh kernel
+
+# ---- cabind: static, musl, stripped ---------------------------------------------------
+$(BUILD)/obj/musl/%.o: %.c | $(DEP_STAMPS)
+	@mkdir -p $(@D)
+	$(MUSLCC) $(MUSLFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/cabind: $(call musl_obj,$(INIT_SRCS) $(LIB_SRCS))
+	$(MUSLCC) $(MUSLFLAGS) $(MUSLLD) -o $@ $^
+
+# ---- cabin: the host CLI --------------------------------------------------------------
+$(BUILD)/obj/host/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/cabin: $(call host_obj,$(CABIN_SRCS))
+	$(CC) $(CFLAGS) -o $@ $^
+
+# ---- the image ------------------------------------------------------------------------
+$(BUILD)/cabin.qcow2: $(BUILD)/cabin $(BUILD)/cabind $(KERNEL_STAMP) appliance/modules.txt
+	$(BUILD)/cabin build --output $@ --cabind $(BUILD)/cabind \
+		--kernel-root $(BUILD)/kernel --module-list appliance/modules.txt
+
+# ---- tests ----------------------------------------------------------------------------
+# Unit tests link the real objects, built with ASan and UBSan; integration tests drive
+# sanitized builds of cabin and cabind (host) plus the real image.
+$(BUILD)/obj/san/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(SANFLAGS) -MMD -MP -c -o $@ $<
+
+UNIT_TESTS := $(patsubst tests/unit/%_test.c,$(BUILD)/test/unit/%_test,\
+                $(wildcard tests/unit/*/*_test.c))
+UNIT_HELPERS = $(call san_obj,$(filter-out %_test.c,$(wildcard tests/unit/$(1)/*.c)))
+UNIT_DEPS_image := $(call san_obj,$(IMG_SRCS))
+UNIT_DEPS_init  := $(call san_obj,$(filter-out init/main.c,$(INIT_SRCS)) $(LIB_SRCS))
+UNIT_DEPS_lib   := $(call san_obj,$(LIB_SRCS))
+UNIT_DEPS_qemu  := $(call san_obj,$(QEMU_SRCS) $(LIB_SRCS))
+
+.SECONDEXPANSION:
+$(BUILD)/test/unit/%_test: $(BUILD)/obj/san/tests/unit/%_test.o \
+		$$(UNIT_DEPS_$$(firstword $$(subst /, ,$$*))) \
+		$$(call UNIT_HELPERS,$$(firstword $$(subst /, ,$$*)))
+	@mkdir -p $(@D)
+	$(CC) $(SANFLAGS) -o $@ $^
+
+$(BUILD)/test/cabin: $(call san_obj,$(CABIN_SRCS))
+	@mkdir -p $(@D)
+	$(CC) $(SANFLAGS) -o $@ $^
+
+$(BUILD)/test/cabind: $(call san_obj,$(INIT_SRCS) $(LIB_SRCS))
+	@mkdir -p $(@D)
+	$(CC) $(SANFLAGS) -o $@ $^
+
+check: $(UNIT_TESTS)
+	@tests/run.sh unit $(UNIT_TESTS)
+
+test: all $(UNIT_TESTS) $(BUILD)/test/cabin $(BUILD)/test/cabind
+	@tests/run.sh all $(UNIT_TESTS) $(sort $(wildcard tests/integration/*.sh))
+
+bench: all
+	@tests/bench/run.sh
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/test $(BUILD)/cabind $(BUILD)/cabin \
+		$(BUILD)/cabin.qcow2 $(BUILD)/cabin.manifest.json
+
+# Also forgets fetched sources, built dependencies, the kernel and node state.
+distclean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

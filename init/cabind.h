@@ -1,0 +1,78 @@
+/* Private interface of cabind, the appliance's PID 1 and node daemon: the state shared
+ * by start-up, the signal and power-button handlers, shutdown and the panic path. */
+#ifndef CABIND_H
+#define CABIND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../lib/ev.h"
+#include "../lib/version.h"
+
+enum power_action { POWER_NONE, POWER_OFF, POWER_REBOOT, POWER_HALT };
+
+struct cabind {
+	struct ev_loop *loop;
+	int pid1;		/* running as the init process of a machine */
+	int sigfd;
+	int ueventfd;		/* kernel uevents, for input devices appearing late */
+	uint64_t input_open;	/* bit n: /dev/input/event<n> is watched */
+	enum power_action panic_action;
+	enum power_action stopping;
+	const char *cmdline;	/* kernel command line, "" outside the appliance */
+	char hostname[65];
+	const char *source;	/* where the configuration came from */
+	uint64_t start_ms;	/* ev_now_ms() when the process started */
+};
+
+/* cmdline.c: the kernel command line, a pure parser. */
+/* Finds the last "key=value" (or bare "key") word in cmdline; double quotes group a value
+ * with spaces. Copies the value, unquoted, into out (NUL-terminated, truncated to outlen).
+ * Returns 1 if found, 0 if not. */
+int cmdline_get(const char *cmdline, const char *key, char *out, size_t outlen);
+/* Parses "poweroff|reboot|halt"; returns POWER_NONE for anything else. */
+enum power_action power_parse(const char *word);
+const char *power_name(enum power_action act);
+/* Returns 1 if name is a usable host name: 1-64 of [A-Za-z0-9.-], no leading '-' or
+ * '.', no empty label. */
+int hostname_valid(const char *name);
+
+/* early.c: what only PID 1 does, before the loop exists. */
+/* Mounts proc, sys, devtmpfs, /run and /tmp and reopens fds 0-2 on /dev/console.
+ * Returns 0, or -errno of the first mount that failed (the rest are still tried). */
+int early_mounts(void);
+/* Reads /proc/cmdline into a static buffer; returns "" when it cannot. */
+const char *early_read_cmdline(void);
+/* Hands Ctrl-Alt-Del to us as SIGINT instead of an immediate reboot. */
+void early_disable_cad(void);
+
+/* modules.c */
+/* Loads every module named in the list file (one path per line, dependency order),
+ * with finit_module. Returns the number that failed; each failure is logged. */
+int modules_load_list(const char *list_path);
+
+/* signals.c */
+/* Blocks the signals cabind handles and watches them as a signalfd in the loop. */
+int signals_setup(struct cabind *c);
+
+/* power.c: the ACPI power button, seen as KEY_POWER on an evdev device. */
+int power_setup(struct cabind *c);
+/* Opens any /dev/input/event* with a power key not already watched. */
+void power_scan(struct cabind *c);
+
+/* shutdown.c */
+/* Stops services and children, syncs, unmounts, then powers off / reboots / halts (PID 1)
+ * or exits 0 (daemon). Never returns. */
+void shutdown_now(struct cabind *c, enum power_action act, const char *why)
+	__attribute__((noreturn));
+/* Logs the cause on the console and ends the node as cabin.panic= says. Never returns. */
+void cabind_panic(struct cabind *c, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 2, 3)));
+/* Collects every exited child; returns how many. */
+int reap_children(void);
+
+/* ready.c */
+/* Prints "cabin: ready version=... hostname=... source=... addrs=... boot_ms=..." */
+void ready_announce(struct cabind *c);
+
+#endif

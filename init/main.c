@@ -1,0 +1,190 @@
+/* cabind: the appliance's init process and node daemon. As PID 1 it sets up the machine,
+ * then hosts every service in one epoll loop and never exits; started by hand it runs the
+ * same loop as an ordinary foreground daemon. Invoked as poweroff, reboot or halt (the
+ * kernel's orderly_poweroff runs /sbin/poweroff) it asks PID 1 to do that. */
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../lib/log.h"
+#include "cabind.h"
+
+#define MODULE_LIST "/lib/modules/cabin.list"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: cabind [OPTIONS]\n"
+		"\n"
+		"The cabin node daemon. In the appliance it runs as PID 1 (the kernel starts it\n"
+		"as /init); run by hand it stays in the foreground until SIGTERM or SIGINT.\n"
+		"\n"
+		"Options:\n"
+		"  --log-level LEVEL   error, warn, info (default) or debug\n"
+		"  --version           print the version and exit\n"
+		"  -h, --help          print this help and exit\n"
+		"\n"
+		"Kernel command line (PID 1 only):\n"
+		"  cabin.hostname=NAME          host name (default: cabin)\n"
+		"  cabin.panic=poweroff|reboot  what an unrecoverable error does (default poweroff)\n"
+		"  cabin.log=LEVEL              log level on the console\n"
+		"  cabin.debug=panic            exercise the panic path once the node is ready\n"
+		"\n"
+		"Invoked as poweroff, reboot or halt, asks PID 1 for that action.\n");
+}
+
+/* The poweroff/reboot/halt personalities: signal PID 1 and leave. */
+static int power_request(const char *name)
+{
+	enum power_action act = power_parse(name);
+	int sig = act == POWER_OFF ? SIGUSR2 : act == POWER_REBOOT ? SIGTERM : SIGUSR1;
+	if (kill(1, sig) < 0) {
+		fprintf(stderr, "%s: cannot signal init: %s\n", name, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+static void loopback_up(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	struct ifreq ifr = { 0 };
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+			log_warn("init: lo up");
+	}
+	close(fd);
+}
+
+static void pid1_config(struct cabind *c)
+{
+	char val[128];
+	if (cmdline_get(c->cmdline, "cabin.log", val, sizeof(val))) {
+		enum log_level lvl;
+		if (log_parse_level(val, &lvl) == 0)
+			log_set_level(lvl);
+		else
+			log_warnx("init: cabin.log=%s: expected error, warn, info or debug", val);
+	}
+	c->panic_action = POWER_OFF;
+	if (cmdline_get(c->cmdline, "cabin.panic", val, sizeof(val))) {
+		enum power_action act = power_parse(val);
+		if (act == POWER_OFF || act == POWER_REBOOT)
+			c->panic_action = act;
+		else
+			log_warnx("init: cabin.panic=%s: expected poweroff or reboot; using poweroff",
+				  val);
+	}
+	snprintf(c->hostname, sizeof(c->hostname), "cabin");
+	if (cmdline_get(c->cmdline, "cabin.hostname", val, sizeof(val))) {
+		if (hostname_valid(val))
+			memcpy(c->hostname, val, strlen(val) + 1);
+		else
+			log_warnx("init: cabin.hostname=%s: not a valid host name (letters, "
+				  "digits, '-' and '.', at most 64); using %s", val, c->hostname);
+	}
+	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
+		log_warn("init: sethostname %s", c->hostname);
+}
+
+static void pid1_start(struct cabind *c)
+{
+	int rc = early_mounts();
+	c->cmdline = early_read_cmdline();
+	pid1_config(c);
+	log_info("init: cabind %s starting", CABIN_VERSION);
+	if (rc < 0)
+		cabind_panic(c, "cannot mount the kernel filesystems: %s", strerror(-rc));
+	early_disable_cad();
+	if ((rc = power_setup(c)) < 0)
+		log_warnx("power: uevent socket: %s", strerror(-rc));
+	modules_load_list(MODULE_LIST);
+	power_scan(c);
+	loopback_up();
+}
+
+static int daemon_options(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+	enum log_level lvl;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			if (log_parse_level(optarg, &lvl) < 0) {
+				fprintf(stderr, "cabind: --log-level %s: expected error, warn, "
+						"info or debug\n", optarg);
+				return 2;
+			}
+			log_set_level(lvl);
+			break;
+		case 'V':
+			printf("cabind %s\n", CABIN_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'cabind --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "cabind: unexpected argument '%s'\nTry 'cabind --help'.\n",
+			argv[optind]);
+		return 2;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	static struct cabind c = { .sigfd = -1, .ueventfd = -1, .source = "none" };
+	const char *base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	if (power_parse(base) != POWER_NONE)
+		return power_request(base);
+
+	c.start_ms = ev_now_ms();
+	log_init("cabin", 2);
+	c.pid1 = getpid() == 1;
+	c.cmdline = "";
+	c.panic_action = POWER_OFF;
+	if (!c.pid1) {
+		int rc = daemon_options(argc, argv);
+		if (rc >= 0)
+			return rc;
+		if (gethostname(c.hostname, sizeof(c.hostname) - 1) < 0)
+			snprintf(c.hostname, sizeof(c.hostname), "localhost");
+	}
+	c.loop = ev_new();
+	if (!c.loop)
+		cabind_panic(&c, "event loop: %s", strerror(errno));
+	int rc = signals_setup(&c);
+	if (rc < 0)
+		cabind_panic(&c, "signals: %s", strerror(-rc));
+	if (c.pid1)
+		pid1_start(&c);
+	ready_announce(&c);
+	char val[32];
+	if (c.pid1 && cmdline_get(c.cmdline, "cabin.debug", val, sizeof(val)) &&
+	    strcmp(val, "panic") == 0)
+		cabind_panic(&c, "cabin.debug=panic on the kernel command line");
+	rc = ev_run(c.loop);
+	cabind_panic(&c, "event loop failed: %s", strerror(-rc));
+}

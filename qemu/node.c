@@ -1,0 +1,110 @@
+/* Node directories of the local launcher, and the small facts read from them: is the
+ * QEMU process alive, has the node printed its ready line. */
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qemu.h"
+
+int qemu_node_init(struct qemu_node *node, const char *state, const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n >= sizeof(node->name) || strchr(name, '/') || name[0] == '.')
+		return -EINVAL;
+	memcpy(node->name, name, n + 1);
+	int w = snprintf(node->dir, sizeof(node->dir), "%s/%s", state, name);
+	if (w < 0 || (size_t)w >= sizeof(node->dir))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int qemu_node_path(const struct qemu_node *node, const char *file, char *out, size_t len)
+{
+	int w = snprintf(out, len, "%s/%s", node->dir, file);
+	return (w < 0 || (size_t)w >= len) ? -ENAMETOOLONG : 0;
+}
+
+pid_t qemu_node_pid(const struct qemu_node *node)
+{
+	char path[4200], comm[64] = "";
+	if (qemu_node_path(node, "qemu.pid", path, sizeof(path)) < 0)
+		return 0;
+	FILE *f = fopen(path, "re");
+	long pid = 0;
+	if (!f)
+		return 0;
+	if (fscanf(f, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	if (pid <= 1 || kill((pid_t)pid, 0) < 0)
+		return 0;
+	/* A stale pid file may name some other process by now. */
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = '\0';
+		fclose(f);
+	}
+	return strncmp(comm, "qemu-system", 11) == 0 ? (pid_t)pid : 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+int qemu_node_list(const char *state, char names[][32], int max)
+{
+	DIR *d = opendir(state);
+	int n = 0;
+	if (!d)
+		return 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL && n < max) {
+		if (strncmp(de->d_name, "node", 4) != 0 || strlen(de->d_name) >= 32)
+			continue;
+		memcpy(names[n++], de->d_name, strlen(de->d_name) + 1);
+	}
+	closedir(d);
+	qsort(names, (size_t)n, 32, name_cmp);
+	return n;
+}
+
+int qemu_wait_exit(pid_t pid, int timeout_ms)
+{
+	for (int t = 0; t < timeout_ms; t += 50) {
+		if (kill(pid, 0) < 0 && errno == ESRCH)
+			return 1;
+		poll(NULL, 0, 50);
+	}
+	return kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+int qemu_find_ready(const struct qemu_node *node, char *out, size_t len)
+{
+	char path[4200], line[1024];
+	if (qemu_node_path(node, "serial.log", path, sizeof(path)) < 0)
+		return 0;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	int found = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "cabin: ready ");
+		if (!p)
+			p = strstr(line, "cabin: degraded ");
+		if (p) {
+			p[strcspn(p, "\r\n")] = '\0';
+			snprintf(out, len, "%s", p);
+			found = 1;
+		}
+	}
+	fclose(f);
+	return found;
+}

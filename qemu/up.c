@@ -1,0 +1,315 @@
+/* `cabin up`: boot nodes from the image under QEMU in the background and wait until each
+ * prints its ready line on the serial console. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "qemu.h"
+
+struct up_opts {
+	int nodes;
+	const char *image, *state, *accel;
+	unsigned memory_mb;
+	unsigned timeout_s;
+};
+
+static void up_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: cabin up [-n N] [--image FILE] [--state DIR] [--memory MB]\n"
+		"                [--accel auto|kvm|tcg] [--timeout SECONDS]\n"
+		"\n"
+		"Boots the appliance under QEMU in the background and waits for each node's\n"
+		"ready line, which it prints. Each node gets a fresh copy of the image, a serial\n"
+		"log and a QMP socket in STATE/nodeN/.\n"
+		"\n"
+		"  -n, --nodes N        number of nodes (default 1; clusters come later)\n"
+		"  --image FILE         qcow2 to boot (default %s)\n"
+		"  --state DIR          state directory (default %s)\n"
+		"  --memory MB          guest memory (default 256)\n"
+		"  --accel MODE         auto (default: KVM if a probe guest runs, else TCG),\n"
+		"                       kvm or tcg\n"
+		"  --timeout SECONDS    how long to wait for the ready line (default 300)\n"
+		"  -h, --help           this help\n",
+		QEMU_DEFAULT_IMAGE, QEMU_DEFAULT_STATE);
+}
+
+static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi || s[0] == '-')
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int up_parse(int argc, char **argv, struct up_opts *o)
+{
+	static const struct option opts[] = {
+		{ "nodes", required_argument, NULL, 'n' },
+		{ "image", required_argument, NULL, 'i' },
+		{ "state", required_argument, NULL, 's' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "accel", required_argument, NULL, 'a' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned v;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			if (parse_uint(optarg, 1, 9, &v) < 0) {
+				fprintf(stderr, "cabin up: -n %s: expected a number 1-9\n", optarg);
+				return 2;
+			}
+			o->nodes = (int)v;
+			break;
+		case 'i': o->image = optarg; break;
+		case 's': o->state = optarg; break;
+		case 'a':
+			if (strcmp(optarg, "auto") && strcmp(optarg, "kvm") && strcmp(optarg, "tcg")) {
+				fprintf(stderr, "cabin up: --accel %s: expected auto, kvm or tcg\n",
+					optarg);
+				return 2;
+			}
+			o->accel = optarg;
+			break;
+		case 'm':
+			if (parse_uint(optarg, 64, 65536, &o->memory_mb) < 0) {
+				fprintf(stderr, "cabin up: --memory %s: expected 64-65536 (MiB)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 't':
+			if (parse_uint(optarg, 1, 86400, &o->timeout_s) < 0) {
+				fprintf(stderr, "cabin up: --timeout %s: expected seconds\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h': up_usage(stdout); return 0;
+		default: fprintf(stderr, "Try 'cabin up --help'.\n"); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "cabin up: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	return -1;
+}
+
+/* Copies the image to the node's own disk; written to a temporary name, then renamed. */
+static int copy_image(const char *src, const char *dst)
+{
+	char tmp[4200];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0) {
+		int e = errno;
+		close(in);
+		return -e;
+	}
+	char buf[1 << 16];
+	ssize_t n;
+	int rc = 0;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			rc = -EIO;
+			break;
+		}
+	if (n < 0)
+		rc = -errno;
+	close(in);
+	if (close(out) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, dst) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Starts QEMU daemonized; returns 0 once it has forked into the background. */
+static int node_spawn(const struct qemu_node *n, const struct up_opts *o, const char *accel)
+{
+	char disk[4200], serial[4200], qmp[4200], pid[4200], drive[4300], ser[4300],
+		qmparg[4300], machine[64], mem[16];
+	qemu_node_path(n, "disk.qcow2", disk, sizeof(disk));
+	qemu_node_path(n, "serial.log", serial, sizeof(serial));
+	qemu_node_path(n, "qmp.sock", qmp, sizeof(qmp));
+	qemu_node_path(n, "qemu.pid", pid, sizeof(pid));
+	snprintf(drive, sizeof(drive), "file=%s,format=qcow2,if=virtio", disk);
+	snprintf(ser, sizeof(ser), "file:%s", serial);
+	snprintf(qmparg, sizeof(qmparg), "unix:%s,server=on,wait=off", qmp);
+	snprintf(machine, sizeof(machine), "pc,accel=%s", accel);
+	snprintf(mem, sizeof(mem), "%u", o->memory_mb);
+	unlink(qmp);
+	unlink(serial);
+	pid_t child = fork();
+	if (child < 0)
+		return -errno;
+	if (child == 0) {
+		execlp("qemu-system-x86_64", "qemu-system-x86_64", "-name", n->name,
+		       "-machine", machine, "-m", mem, "-nodefaults", "-no-user-config",
+		       "-display", "none", "-serial", ser, "-qmp", qmparg,
+		       "-drive", drive, "-netdev", "user,id=net0",
+		       "-device", "virtio-net-pci,netdev=net0",
+		       "-device", "virtio-rng-pci", "-daemonize", "-pidfile", pid,
+		       (char *)NULL);
+		fprintf(stderr, "cabin up: cannot run qemu-system-x86_64: %s\n",
+			strerror(errno));
+		_exit(127);
+	}
+	int status;
+	if (waitpid(child, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD;
+}
+
+static void print_log_tail(const struct qemu_node *n)
+{
+	char path[4200], line[1024];
+	qemu_node_path(n, "serial.log", path, sizeof(path));
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	char lines[15][1024];
+	int count = 0;
+	while (fgets(line, sizeof(line), f))
+		snprintf(lines[count++ % 15], sizeof(lines[0]), "%s", line);
+	fclose(f);
+	int first = count > 15 ? count - 15 : 0;
+	fprintf(stderr, "--- last lines of %s ---\n", path);
+	for (int i = first; i < count; i++)
+		fputs(lines[i % 15], stderr);
+}
+
+static int node_wait_ready(const struct qemu_node *n, unsigned timeout_s)
+{
+	char line[1024];
+	for (unsigned t = 0; t < timeout_s * 10u; t++) {
+		if (qemu_find_ready(n, line, sizeof(line))) {
+			printf("%s: %s\n", n->name, line);
+			return strstr(line, "cabin: ready ") ? 0 : 1;
+		}
+		if (!qemu_node_pid(n)) {
+			fprintf(stderr, "cabin up: %s: QEMU exited before the node was ready\n",
+				n->name);
+			print_log_tail(n);
+			return 1;
+		}
+		poll(NULL, 0, 100);
+	}
+	fprintf(stderr, "cabin up: %s: no ready line after %u s; it is still running "
+			"(cabin console %s, cabin down)\n", n->name, timeout_s, n->name);
+	print_log_tail(n);
+	return 1;
+}
+
+static void write_accel(const struct qemu_node *n, const char *accel)
+{
+	char path[4200];
+	qemu_node_path(n, "accel", path, sizeof(path));
+	FILE *f = fopen(path, "we");
+	if (f) {
+		fprintf(f, "%s\n", accel);
+		fclose(f);
+	}
+}
+
+static int node_up(const struct up_opts *o, int i, const char *accel)
+{
+	struct qemu_node n;
+	char name[32], disk[4200];
+	snprintf(name, sizeof(name), "node%d", i);
+	if (qemu_node_init(&n, o->state, name) < 0) {
+		fprintf(stderr, "cabin up: state dir path too long: %s\n", o->state);
+		return 1;
+	}
+	pid_t running = qemu_node_pid(&n);
+	if (running) {
+		fprintf(stderr, "cabin up: %s is already running (pid %d); run 'cabin down' "
+				"first\n", n.name, (int)running);
+		return 1;
+	}
+	int rc = mkdir_p(n.dir);
+	if (rc == 0) {
+		qemu_node_path(&n, "disk.qcow2", disk, sizeof(disk));
+		rc = copy_image(o->image, disk);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "cabin up: %s: preparing %s: %s\n", n.name, n.dir, strerror(-rc));
+		return 1;
+	}
+	write_accel(&n, accel);
+	printf("%s: booting %s (%s, %u MiB)\n", n.name, o->image, accel, o->memory_mb);
+	fflush(stdout);
+	if (node_spawn(&n, o, accel) < 0) {
+		fprintf(stderr, "cabin up: %s: QEMU failed to start\n", n.name);
+		return 1;
+	}
+	return node_wait_ready(&n, o->timeout_s);
+}
+
+int qemu_up_main(int argc, char **argv)
+{
+	struct up_opts o = { 1, QEMU_DEFAULT_IMAGE, QEMU_DEFAULT_STATE, "auto", 256, 300 };
+	int rc = up_parse(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	if (o.nodes > 1) {
+		fprintf(stderr, "cabin up: -n %d: only single-node clusters (-n 1) are "
+				"supported so far\n", o.nodes);
+		return 2;
+	}
+	struct stat st;
+	if (stat(o.image, &st) < 0) {
+		fprintf(stderr, "cabin up: image %s: %s (build it with 'make')\n", o.image,
+			strerror(errno));
+		return 1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fprintf(stderr, "cabin up: image %s: not a regular file\n", o.image);
+		return 1;
+	}
+	if ((rc = mkdir_p(o.state)) < 0) {
+		fprintf(stderr, "cabin up: state dir %s: %s\n", o.state, strerror(-rc));
+		return 1;
+	}
+	const char *accel = qemu_pick_accel(o.accel, o.state);
+	for (int i = 1; i <= o.nodes; i++)
+		if (node_up(&o, i, accel) != 0)
+			return 1;
+	return 0;
+}
