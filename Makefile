@@ -56,7 +56,7 @@ $(PKG_STAMP): appliance/packages.txt appliance/install-packages.sh
 
 # deps.sh does nothing when a stamp's inputs are unchanged; make only asks.
 $(BUILD)/musl/stamp/%: appliance/sources.lock appliance/deps.sh | $(PKG_STAMP)
-	appliance/deps.sh build $*
+	+appliance/deps.sh build $*
 
 $(BUILD)/musl/stamp/curl: $(BUILD)/musl/stamp/mbedtls $(BUILD)/musl/stamp/nghttp2
 
@@ -99,6 +99,8 @@ UNIT_DEPS_init  := $(call san_obj,$(filter-out init/main.c,$(INIT_SRCS)) $(LIB_S
 UNIT_DEPS_lib   := $(call san_obj,$(LIB_SRCS))
 UNIT_DEPS_qemu  := $(call san_obj,$(QEMU_SRCS) $(LIB_SRCS))
 
+# Keep test objects: they are intermediate files of the chained rules.
+.SECONDARY:
 .SECONDEXPANSION:
 $(BUILD)/test/unit/%_test: $(BUILD)/obj/san/tests/unit/%_test.o \
 		$$(UNIT_DEPS_$$(firstword $$(subst /, ,$$*))) \

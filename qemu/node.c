@@ -108,3 +108,18 @@ int qemu_find_ready(const struct qemu_node *node, char *out, size_t len)
 	fclose(f);
 	return found;
 }
+
+int qemu_log_has(const struct qemu_node *node, const char *needle)
+{
+	char path[4200], line[1024];
+	if (qemu_node_path(node, "serial.log", path, sizeof(path)) < 0)
+		return 0;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	int found = 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}

@@ -36,9 +36,17 @@ int qemu_wait_exit(pid_t pid, int timeout_ms);
 int qemu_find_ready(const struct qemu_node *node, char *out, size_t len);
 
 /* accel.c */
-/* Returns "kvm" or "tcg": want itself if it names one, else (want "auto") KVM only if a
- * probe guest really runs under it. state is a writable directory for the probe. */
+/* Returns want itself if it is "kvm" or "tcg"; for "auto", "tcg" without a usable
+ * /dev/kvm, the verdict remembered in state for this host boot, or "probe": try KVM and
+ * fall back to TCG if the guest makes no progress. */
 const char *qemu_pick_accel(const char *want, const char *state);
+/* Remembers the verdict of a probe ("kvm" or "tcg") in state for this host boot. */
+void qemu_remember_accel(const char *state, const char *accel);
+/* Seconds a KVM guest gets to print cabind's first line before TCG takes over. */
+#define QEMU_KVM_PROBE_S 20
+
+/* Returns 1 if a line of the node's serial log contains needle. */
+int qemu_log_has(const struct qemu_node *node, const char *needle);
 
 /* qmp.c: one QMP command on a node's socket. */
 /* Connects, negotiates capabilities, runs cmd (e.g. "system_powerdown"); copies the

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,11 +35,11 @@ static void up_usage(FILE *out)
 		"  --image FILE         qcow2 to boot (default %s)\n"
 		"  --state DIR          state directory (default %s)\n"
 		"  --memory MB          guest memory (default 256)\n"
-		"  --accel MODE         auto (default: KVM if a probe guest runs, else TCG),\n"
-		"                       kvm or tcg\n"
+		"  --accel MODE         auto (default: KVM if the guest makes progress under it\n"
+		"                       within %d s, else TCG), kvm or tcg\n"
 		"  --timeout SECONDS    how long to wait for the ready line (default 300)\n"
 		"  -h, --help           this help\n",
-		QEMU_DEFAULT_IMAGE, QEMU_DEFAULT_STATE);
+		QEMU_DEFAULT_IMAGE, QEMU_DEFAULT_STATE, QEMU_KVM_PROBE_S);
 }
 
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
@@ -248,10 +249,63 @@ static void write_accel(const struct qemu_node *n, const char *accel)
 	}
 }
 
-static int node_up(const struct up_opts *o, int i, const char *accel)
+static int node_prepare(const struct up_opts *o, const struct qemu_node *n)
+{
+	char disk[4200];
+	int rc = mkdir_p(n->dir);
+	if (rc == 0) {
+		qemu_node_path(n, "disk.qcow2", disk, sizeof(disk));
+		rc = copy_image(o->image, disk);
+	}
+	if (rc < 0)
+		fprintf(stderr, "cabin up: %s: preparing %s: %s\n", n->name, n->dir, strerror(-rc));
+	return rc;
+}
+
+static int node_start(const struct up_opts *o, const struct qemu_node *n, const char *accel)
+{
+	if (node_prepare(o, n) < 0)
+		return -1;
+	write_accel(n, accel);
+	printf("%s: booting %s (%s, %u MiB)\n", n->name, o->image, accel, o->memory_mb);
+	fflush(stdout);
+	if (node_spawn(n, o, accel) < 0) {
+		fprintf(stderr, "cabin up: %s: QEMU failed to start\n", n->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Boots under KVM; if cabind says nothing in time, restarts the node under TCG. Returns
+ * the accelerator the node ends up with, or NULL if QEMU would not start. */
+static const char *node_start_probing(const struct up_opts *o, const struct qemu_node *n)
+{
+	if (node_start(o, n, "kvm") < 0)
+		return NULL;
+	for (int t = 0; t < QEMU_KVM_PROBE_S * 10; t++) {
+		if (qemu_log_has(n, "cabin: ")) {
+			qemu_remember_accel(o->state, "kvm");
+			return "kvm";
+		}
+		if (!qemu_node_pid(n))
+			break;
+		poll(NULL, 0, 100);
+	}
+	printf("%s: no output from the guest under KVM in %d s; using TCG instead\n", n->name,
+	       QEMU_KVM_PROBE_S);
+	pid_t pid = qemu_node_pid(n);
+	if (pid) {
+		kill(pid, SIGKILL);
+		qemu_wait_exit(pid, 5000);
+	}
+	qemu_remember_accel(o->state, "tcg");
+	return node_start(o, n, "tcg") < 0 ? NULL : "tcg";
+}
+
+static int node_up(const struct up_opts *o, int i)
 {
 	struct qemu_node n;
-	char name[32], disk[4200];
+	char name[32];
 	snprintf(name, sizeof(name), "node%d", i);
 	if (qemu_node_init(&n, o->state, name) < 0) {
 		fprintf(stderr, "cabin up: state dir path too long: %s\n", o->state);
@@ -263,20 +317,11 @@ static int node_up(const struct up_opts *o, int i, const char *accel)
 				"first\n", n.name, (int)running);
 		return 1;
 	}
-	int rc = mkdir_p(n.dir);
-	if (rc == 0) {
-		qemu_node_path(&n, "disk.qcow2", disk, sizeof(disk));
-		rc = copy_image(o->image, disk);
-	}
-	if (rc < 0) {
-		fprintf(stderr, "cabin up: %s: preparing %s: %s\n", n.name, n.dir, strerror(-rc));
-		return 1;
-	}
-	write_accel(&n, accel);
-	printf("%s: booting %s (%s, %u MiB)\n", n.name, o->image, accel, o->memory_mb);
-	fflush(stdout);
-	if (node_spawn(&n, o, accel) < 0) {
-		fprintf(stderr, "cabin up: %s: QEMU failed to start\n", n.name);
+	const char *accel = qemu_pick_accel(o->accel, o->state);
+	if (strcmp(accel, "probe") == 0) {
+		if (!node_start_probing(o, &n))
+			return 1;
+	} else if (node_start(o, &n, accel) < 0) {
 		return 1;
 	}
 	return node_wait_ready(&n, o->timeout_s);
@@ -307,9 +352,8 @@ int qemu_up_main(int argc, char **argv)
 		fprintf(stderr, "cabin up: state dir %s: %s\n", o.state, strerror(-rc));
 		return 1;
 	}
-	const char *accel = qemu_pick_accel(o.accel, o.state);
 	for (int i = 1; i <= o.nodes; i++)
-		if (node_up(&o, i, accel) != 0)
+		if (node_up(&o, i) != 0)
 			return 1;
 	return 0;
 }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages listed in appliance/packages.txt that are not installed yet:
+# as root directly, else through passwordless sudo, else prints the command to run. Silent
+# when nothing is missing.
+set -euo pipefail
+
+list=$(dirname "${BASH_SOURCE[0]}")/packages.txt
+missing=()
+while read -r pkg _; do
+	[[ -z $pkg || $pkg == \#* ]] && continue
+	status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
+	[[ $status == ii* ]] || missing+=("$pkg")
+done <"$list"
+((${#missing[@]})) || exit 0
+
+install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}")
+if [[ $EUID -eq 0 ]]; then
+	sudo=()
+elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+	sudo=(sudo -n)
+else
+	echo "install-packages: missing ${missing[*]}; as root, run:" >&2
+	echo "  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}" >&2
+	exit 1
+fi
+echo "install-packages: installing ${missing[*]}"
+"${sudo[@]}" apt-get -q update
+"${sudo[@]}" "${install[@]}"

@@ -1,0 +1,84 @@
+# Bad input to `cabin build`, `cabin up` and friends: each gets a clear error naming the
+# problem, a non-zero exit, and leaves nothing behind (no output, no work directory).
+source tests/integration/lib.sh
+
+OUT=$TMP/out
+mkdir -p "$OUT"
+common=(--cabind build/cabind --kernel-root build/kernel --size 256M -q)
+
+nothing_left() {
+	local left
+	left=$(find "$OUT" -mindepth 1 | head -n 5)
+	[[ -z $left ]] || fail "left behind in $OUT: $left"
+}
+
+note "unknown flags and bad values"
+expect_fail 2 "unrecognized option '--bogus'" "$CABIN" build --bogus
+expect_fail 2 "--size 12Q: expected" "$CABIN" build --size 12Q
+expect_fail 2 "--size 1M: expected" "$CABIN" build --size 1M
+expect_fail 2 "--source-date-epoch yesterday: expected" "$CABIN" build --source-date-epoch yesterday
+expect_fail 2 "SOURCE_DATE_EPOCH=abc: expected" env SOURCE_DATE_EPOCH=abc "$CABIN" build
+expect_fail 2 "--kernel and --modules go together" "$CABIN" build --kernel /boot/vmlinuz
+expect_fail 2 "unknown command 'frobnicate'" "$CABIN" frobnicate
+expect_fail 2 "unrecognized option" "$CABIN" up --bogus
+expect_fail 2 "-n 0: expected" "$CABIN" up -n 0
+expect_fail 2 "--accel warp: expected" "$CABIN" up --accel warp
+expect_fail 2 "--memory 1: expected" "$CABIN" up --memory 1
+expect_fail 2 "unrecognized option" "$CABIN" down --bogus
+expect_fail 2 "--follow is for cabin console" "$CABIN" status --follow
+for cmd in build up down kill status console; do
+	"$CABIN" "$cmd" --help | grep -q "^Usage: cabin $cmd" || fail "cabin $cmd --help"
+done
+"$CABIN" --help | grep -q '^Usage: cabin COMMAND' || fail "cabin --help"
+
+note "missing and corrupt kernel package"
+expect_fail 1 "kernel-package.*No such file|$TMP/none.deb: No such file" \
+	"$CABIN" build -o "$OUT/a.qcow2" --cabind build/cabind --kernel-deb "$TMP/none.deb" -q
+nothing_left
+deb=$(ls build/dl/linux-image-*.deb | head -n 1)
+head -c 1000000 "$deb" >"$TMP/truncated.deb"
+expect_fail 1 "kernel package .*truncated.deb is not a usable .deb" \
+	"$CABIN" build -o "$OUT/a.qcow2" --cabind build/cabind --kernel-deb "$TMP/truncated.deb" -q
+nothing_left
+printf 'not a kernel\n' >"$TMP/vmlinuz"
+expect_fail 1 "not a Linux bzImage" "$CABIN" build -o "$OUT/a.qcow2" --cabind build/cabind \
+	--kernel "$TMP/vmlinuz" --modules "$(ls -d build/kernel/lib/modules/*)" -q
+nothing_left
+expect_fail 1 "modules.dep: No such file" "$CABIN" build -o "$OUT/a.qcow2" --cabind build/cabind \
+	--kernel "$(ls build/kernel/boot/vmlinuz-*)" --modules "$TMP" -q
+nothing_left
+
+note "bad module list"
+printf 'virtio_net\nno_such_mod\n' >"$TMP/mods.txt"
+expect_fail 1 "module 'no_such_mod' is in neither modules.dep nor modules.builtin" \
+	"$CABIN" build -o "$OUT/a.qcow2" "${common[@]}" --module-list "$TMP/mods.txt"
+nothing_left
+printf 'virtio_net\nsome/path.ko\n' >"$TMP/mods.txt"
+expect_fail 1 "mods.txt:2: 'some/path.ko' is not a module name" \
+	"$CABIN" build -o "$OUT/a.qcow2" "${common[@]}" --module-list "$TMP/mods.txt"
+nothing_left
+
+note "missing cabind"
+expect_fail 1 "$TMP/no-cabind: No such file" "$CABIN" build -o "$OUT/a.qcow2" \
+	--cabind "$TMP/no-cabind" --kernel-root build/kernel -q
+nothing_left
+
+note "output is a directory, or not writable"
+mkdir "$OUT/dir.qcow2"
+expect_fail 1 "output $OUT/dir.qcow2 is a directory" "$CABIN" build -o "$OUT/dir.qcow2" "${common[@]}"
+rmdir "$OUT/dir.qcow2"
+expect_fail 1 "cannot create a work directory in /proc" "$CABIN" build -o /proc/cabin.qcow2 "${common[@]}"
+expect_fail 1 "cannot create a work directory in $OUT/nodir" \
+	"$CABIN" build -o "$OUT/nodir/x.qcow2" "${common[@]}"
+nothing_left
+
+note "an existing image survives a failed build"
+printf 'old image\n' >"$OUT/keep.qcow2"
+expect_fail 1 "not a Linux bzImage" "$CABIN" build -o "$OUT/keep.qcow2" --cabind build/cabind \
+	--kernel "$TMP/vmlinuz" --modules "$(ls -d build/kernel/lib/modules/*)" -q
+[[ $(cat "$OUT/keep.qcow2") == "old image" ]] || fail "old image was touched"
+rm "$OUT/keep.qcow2"
+nothing_left
+
+note "cabin up with a missing image"
+expect_fail 1 "image $TMP/none.qcow2: No such file" "$CABIN" up --image "$TMP/none.qcow2" --state "$TMP/st"

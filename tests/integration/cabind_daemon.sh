@@ -1,0 +1,23 @@
+# cabind as an ordinary foreground daemon: --help, --version, bad flags, the ready line,
+# and a clean exit on SIGTERM and SIGINT.
+source tests/integration/lib.sh
+
+"$CABIND" --help | grep -q -- '--log-level' || fail "--help does not list --log-level"
+"$CABIND" --version | grep -Eq '^cabind [0-9]' || fail "--version"
+expect_fail 2 "unrecognized option|unknown option" "$CABIND" --bogus
+expect_fail 2 "--log-level loud: expected" "$CABIND" --log-level loud
+expect_fail 2 "unexpected argument 'extra'" "$CABIND" extra
+
+for sig in TERM INT; do
+	"$CABIND" --log-level debug >"$TMP/out" 2>"$TMP/log" &
+	pid=$!
+	wait_for 20 "ready line" grep -q '^cabin: ready ' "$TMP/log"
+	grep -Eq '^cabin: ready version=[^ ]+ hostname=[^ ]+ source=none addrs=[^ ]+ boot_ms=[0-9]+$' \
+		"$TMP/log" || { cat "$TMP/log"; fail "ready line format"; }
+	kill -$sig $pid
+	rc=0
+	wait $pid || rc=$?
+	[[ $rc -eq 0 ]] || { cat "$TMP/log"; fail "SIG$sig: exit status $rc"; }
+	grep -q 'shutdown action=poweroff' "$TMP/log" || fail "SIG$sig: no shutdown line"
+	note "SIG$sig: clean exit"
+done

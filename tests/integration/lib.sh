@@ -1,0 +1,45 @@
+# Shared helpers for the integration tests (sourced). Tests run from the repository root
+# and exit 0 (pass), 77 (skip) or anything else (fail).
+set -euo pipefail
+
+ROOT=${CABIN_ROOT:-$(pwd)}
+CABIN=${CABIN_TEST_CABIN:-$ROOT/build/test/cabin}
+CABIND=${CABIN_TEST_CABIND:-$ROOT/build/test/cabind}
+IMAGE=$ROOT/build/cabin.qcow2
+
+fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+skip() { printf 'SKIP: %s\n' "$*"; exit 77; }
+note() { printf '== %s\n' "$*"; }
+
+# A scratch directory removed at exit (after the test's own cleanup hooks).
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/cabin-test.XXXXXX")
+CLEANUP=()
+on_exit() {
+	local rc=$?
+	for c in "${CLEANUP[@]}"; do eval "$c" || true; done
+	rm -rf "$TMP"
+	exit $rc
+}
+trap on_exit EXIT
+
+# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s until it succeeds.
+wait_for() {
+	local secs=$1 what=$2
+	shift 2
+	local deadline=$((SECONDS + secs))
+	until "$@" >/dev/null 2>&1; do
+		((SECONDS < deadline)) || fail "timed out after ${secs}s waiting for $what"
+		sleep 0.2
+	done
+}
+
+# expect_fail EXPECTED_STATUS PATTERN COMMAND...: the command must exit with that status
+# and its stderr must match the (grep -E) pattern.
+expect_fail() {
+	local want=$1 pat=$2 rc=0
+	shift 2
+	"$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
+	[[ $rc -eq $want ]] || { cat "$TMP/out" "$TMP/err"; fail "'$*' exited $rc, expected $want"; }
+	grep -Eq -- "$pat" "$TMP/err" || { cat "$TMP/err"; fail "'$*' stderr lacks /$pat/"; }
+	printf 'ok: %s -> %s\n' "$*" "$(head -n 1 "$TMP/err")"
+}
