@@ -211,6 +211,9 @@ static int kernel_from_deb(struct img_build *b, struct img_err *err)
 {
 	char root[4200];
 	snprintf(root, sizeof(root), "%s/kernel", b->work);
+	if (access(b->kernel_deb, R_OK) < 0)
+		return img_fail(err, -errno, "kernel package %s: %s", b->kernel_deb,
+				strerror(errno));
 	int rc = img_manifest_add(b->man, "kernel-package", b->kernel_deb, err);
 	if (rc < 0)
 		return rc;

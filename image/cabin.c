@@ -43,12 +43,18 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(argv[1], "--version") == 0) {
-		printf("cabin %s\n", CABIN_VERSION);
+		printf("cabin %s\n", cabin_version);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(cabin_cmds) / sizeof(cabin_cmds[0]); i++)
-		if (strcmp(argv[1], cabin_cmds[i].name) == 0)
-			return cabin_cmds[i].main(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(cabin_cmds) / sizeof(cabin_cmds[0]); i++) {
+		if (strcmp(argv[1], cabin_cmds[i].name) != 0)
+			continue;
+		/* getopt names argv[0] in its messages: make that "cabin build" */
+		static char name[32];
+		snprintf(name, sizeof(name), "cabin %s", cabin_cmds[i].name);
+		argv[1] = name;
+		return cabin_cmds[i].main(argc - 1, argv + 1);
+	}
 	fprintf(stderr, "cabin: unknown command '%s'\n", argv[1]);
 	cabin_usage(stderr);
 	return 2;

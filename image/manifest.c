@@ -86,7 +86,7 @@ static void manifest_body(FILE *f, const struct img_manifest *m, const struct im
 			  const char *out_sha, uint64_t out_size)
 {
 	fprintf(f, "{\n  \"format\": 1,\n  \"cabin_version\": ");
-	json_str(f, CABIN_VERSION);
+	json_str(f, cabin_version);
 	fprintf(f, ",\n  \"source_date_epoch\": %" PRId64 ",\n  \"kernel_version\": ", b->epoch);
 	json_str(f, b->kver);
 	fprintf(f, ",\n  \"extra_cmdline\": ");

@@ -103,7 +103,7 @@ static void pid1_start(struct cabind *c)
 	int rc = early_mounts();
 	c->cmdline = early_read_cmdline();
 	pid1_config(c);
-	log_info("init: cabind %s starting", CABIN_VERSION);
+	log_info("init: cabind %s starting", cabin_version);
 	if (rc < 0)
 		cabind_panic(c, "cannot mount the kernel filesystems: %s", strerror(-rc));
 	early_disable_cad();
@@ -135,7 +135,7 @@ static int daemon_options(int argc, char **argv)
 			log_set_level(lvl);
 			break;
 		case 'V':
-			printf("cabind %s\n", CABIN_VERSION);
+			printf("cabind %s\n", cabin_version);
 			return 0;
 		case 'h':
 			usage(stdout);

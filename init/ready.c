@@ -57,5 +57,5 @@ void ready_announce(struct cabind *c)
 	char addrs[512];
 	ready_addrs(addrs, sizeof(addrs));
 	log_raw("ready version=%s hostname=%s source=%s addrs=%s boot_ms=%llu",
-		CABIN_VERSION, c->hostname, c->source, addrs, boot_ms);
+		cabin_version, c->hostname, c->source, addrs, boot_ms);
 }

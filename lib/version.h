@@ -1,9 +1,8 @@
-/* The version stamped into cabind and cabin; the Makefile passes -DCABIN_VERSION. */
+/* The version stamped into cabind and cabin. Only lib/version.c sees the string from the
+ * Makefile, so a new commit rebuilds one object, not all of them. */
 #ifndef CABIN_VERSION_H
 #define CABIN_VERSION_H
 
-#ifndef CABIN_VERSION
-#define CABIN_VERSION "0.0.0-dev"
-#endif
+extern const char cabin_version[];
 
 #endif

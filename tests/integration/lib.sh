@@ -38,8 +38,8 @@ wait_for() {
 expect_fail() {
 	local want=$1 pat=$2 rc=0
 	shift 2
-	"$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
-	[[ $rc -eq $want ]] || { cat "$TMP/out" "$TMP/err"; fail "'$*' exited $rc, expected $want"; }
-	grep -Eq -- "$pat" "$TMP/err" || { cat "$TMP/err"; fail "'$*' stderr lacks /$pat/"; }
-	printf 'ok: %s -> %s\n' "$*" "$(head -n 1 "$TMP/err")"
+	"$@" >"$TMP/cmd.out" 2>"$TMP/cmd.err" || rc=$?
+	[[ $rc -eq $want ]] || { cat "$TMP/cmd.out" "$TMP/cmd.err"; fail "'$*' exited $rc, expected $want"; }
+	grep -Eq -- "$pat" "$TMP/cmd.err" || { cat "$TMP/cmd.err"; fail "'$*' stderr lacks /$pat/"; }
+	printf 'ok: %s -> %s\n' "$*" "$(head -n 1 "$TMP/cmd.err")"
 }
