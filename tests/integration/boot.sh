@@ -32,6 +32,29 @@ grep -q 'cabin: power: watching .*(Power Button)' "$TMP/console" ||
 grep -q '^cabin: ready ' "$TMP/console" || fail "console: no ready line"
 expect_fail 1 "no node 'node7'" "$CABIN" console --state "$STATE" node7
 
+note "Ctrl-Alt-Del (QMP send-key) is a clean reboot, not an instant one"
+/usr/bin/python3 - "$STATE/node1/qmp.sock" <<'PY' || fail "QMP send-key"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+f.readline()
+def cmd(c):
+    f.write(json.dumps(c) + "\n"); f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "return" in r or "error" in r:
+            return r
+cmd({"execute": "qmp_capabilities"})
+keys = [{"type": "qcode", "data": k} for k in ("ctrl", "alt", "delete")]
+r = cmd({"execute": "send-key", "arguments": {"keys": keys}})
+assert "return" in r, r
+PY
+log=$STATE/node1/serial.log
+wait_for 60 "reboot line" grep -q 'cabin: shutdown action=reboot reason="SIGINT from pid 0"' "$log"
+wait_for 60 "restart" grep -q 'reboot: Restarting system' "$log"
+wait_for 300 "ready after reboot" bash -c "[ \$(grep -c '^cabin: ready ' '$log') -ge 2 ]"
+
 note "cabin down"
 pid=$(cat "$STATE/node1/qemu.pid")
 "$CABIN" down --state "$STATE" --timeout 120 | tee "$TMP/down.out"

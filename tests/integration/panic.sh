@@ -11,7 +11,7 @@ for action in poweroff reboot; do
 	note "image with cabin.panic=$action"
 	"$CABIN" build -q -o "$img" --cabind build/cabind --kernel-root build/kernel \
 		--size 256M --append "cabin.debug=panic cabin.panic=$action"
-	"$CABIN" up --state "$STATE" --image "$img" --timeout 600
+	"$CABIN" up --state "$STATE" --image "$img" --accel tcg --timeout 600
 	log=$STATE/node1/serial.log
 	wait_for 120 "panic line" grep -q "cabin: panic: cabin.debug=panic on the kernel command line (action=$action)" "$log"
 	if [[ $action == poweroff ]]; then
