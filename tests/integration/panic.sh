@@ -16,8 +16,7 @@ for action in poweroff reboot; do
 	wait_for 120 "panic line" grep -q "cabin: panic: cabin.debug=panic on the kernel command line (action=$action)" "$log"
 	if [[ $action == poweroff ]]; then
 		wait_for 60 "power off" grep -q 'reboot: Power down' "$log"
-		pid=$(cat "$STATE/node1/qemu.pid")
-		wait_for 30 "QEMU exit" bash -c "! kill -0 $pid"
+		wait_for 30 "QEMU exit" bash -c "'$CABIN' status --state '$STATE' | grep -Eq '^node1 +stopped'"
 	else
 		wait_for 60 "restart" grep -q 'reboot: Restarting system' "$log"
 		# the guest boots again: a second cabind start after the restart
