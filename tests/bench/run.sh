@@ -9,7 +9,6 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
-ROOT=$(pwd)
 IMAGE=build/cabin.qcow2
 MANIFEST=build/cabin.manifest.json
 RUNS=${CABIN_BENCH_RUNS:-3}
@@ -37,7 +36,9 @@ cleanup() {
 	fi
 	local p
 	for p in "$SCRATCH"/*.pid; do
-		[[ -s $p ]] && kill "$(cat "$p")" 2>/dev/null || true
+		if [[ -s $p ]]; then
+			kill "$(cat "$p")" 2>/dev/null || true
+		fi
 	done
 	rm -rf "$SCRATCH"
 	exit "$rc"
@@ -150,7 +151,7 @@ musl-gcc -static -Os -s -Wall -Wextra -Werror -o "$SCRATCH/ref/init" tests/bench
 (cd "$SCRATCH/ref" && printf 'init\n' | cpio -o -H newc -R 0:0 --quiet) |
 	gzip -9 -n >"$SCRATCH/ref.cpio.gz" || die "cannot pack the reference initramfs"
 
-QEMU_COMMON=(qemu-system-x86_64 -machine pc,accel=tcg -m 256 -nodefaults -no-user-config
+QEMU_COMMON=(qemu-system-x86_64 -machine "pc,accel=tcg" -m 256 -nodefaults -no-user-config
 	-display none)
 
 # boot KIND PATTERN QEMU_ARGS...: boots once; sets WALL_MS and GUEST_MS.
