@@ -26,10 +26,13 @@ int img_kmod_closure(const char *dep, size_t dep_len, const char *builtin,
 		     const char *const *names, size_t nnames, struct img_kmods *out,
 		     struct img_err *err);
 void img_kmods_free(struct img_kmods *m);
-/* Reads a module list file (one name per line, '#' comments) into a NULL-terminated
- * array; *n gets the count. Returns 0, IMG_EARG (a line that is not a module name) or
- * -errno. Free with img_names_free. */
-int img_read_names(const char *path, char ***names, size_t *n, struct img_err *err);
+/* Reads a module list file (one name per line, '#' comments, optional section headers
+ * "[boot]" and "[after-ready]") into a NULL-terminated array; *n gets the count and
+ * *nboot how many of them, from the start, belong to the boot section. Returns 0,
+ * IMG_EARG (a line that is not a module name or a known section) or -errno. Free with
+ * img_names_free. */
+int img_read_names(const char *path, char ***names, size_t *n, size_t *nboot,
+		   struct img_err *err);
 void img_names_free(char **names);
 
 /* ---- run.c: external tools ------------------------------------------------------------ */

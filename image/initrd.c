@@ -87,41 +87,25 @@ static int read_whole(const char *path, char **out, size_t *len)
 	return 0;
 }
 
-/* Computes the module closure and adds the modules plus lib/modules/cabin.list. */
-static int add_modules(struct img_build *b, struct img_cpio *c, struct dirset *d,
-		       struct img_err *err)
+/* Adds modules paths[from..to) and the list of their in-image paths, in order, as
+ * list_name. */
+static int add_module_stage(struct img_build *b, struct img_cpio *c, struct dirset *d,
+			    const struct img_kmods *mods, size_t from, size_t to,
+			    const char *list_name, struct img_err *err)
 {
-	char path[4200], *dep = NULL, *builtin = NULL, **names = NULL;
-	size_t dep_len, bl_len, nnames;
-	struct img_kmods mods = { 0 };
-	snprintf(path, sizeof(path), "%s/modules.dep", b->modules);
-	int rc = read_whole(path, &dep, &dep_len);
-	if (rc < 0)
-		return img_fail(err, rc, "%s: %s (run depmod -b on the kernel tree)", path,
-				strerror(-rc));
-	snprintf(path, sizeof(path), "%s/modules.builtin", b->modules);
-	if (read_whole(path, &builtin, &bl_len) < 0)
-		builtin = NULL;
-	rc = img_read_names(b->module_list, &names, &nnames, err);
-	if (rc == 0) {
-		rc = img_manifest_add(b->man, "module-list", b->module_list, err);
-		if (rc == 0)
-			rc = img_kmod_closure(dep, dep_len, builtin, (const char *const *)names,
-					      nnames, &mods, err);
-	}
 	size_t listlen = 0;
 	char *list = NULL;
-	for (size_t i = 0; rc == 0 && i < mods.n; i++) {
+	int rc = 0;
+	for (size_t i = from; rc == 0 && i < to; i++) {
 		char dst[4200], src[8400];
-		snprintf(dst, sizeof(dst), "lib/modules/%s/%s", b->kver, mods.paths[i]);
-		snprintf(src, sizeof(src), "%s/%s", b->modules, mods.paths[i]);
+		snprintf(dst, sizeof(dst), "lib/modules/%s/%s", b->kver, mods->paths[i]);
+		snprintf(src, sizeof(src), "%s/%s", b->modules, mods->paths[i]);
 		rc = add_parents(c, d, dst);
 		if (rc == 0)
 			rc = img_cpio_add_file(c, dst, 0644, src);
 		if (rc == 0)
 			rc = img_manifest_add(b->man, "module", src, err);
-		size_t add = strlen(dst) + 2;
-		char *nl = rc == 0 ? realloc(list, listlen + add + 1) : NULL;
+		char *nl = rc == 0 ? realloc(list, listlen + strlen(dst) + 3) : NULL;
 		if (rc == 0 && !nl)
 			rc = -ENOMEM;
 		if (rc == 0) {
@@ -130,15 +114,51 @@ static int add_modules(struct img_build *b, struct img_cpio *c, struct dirset *d
 		}
 	}
 	if (rc == 0)
-		rc = img_cpio_add_data(c, "lib/modules/cabin.list", 0644, list ? list : "",
-				       listlen);
-	if (rc == 0)
-		img_step(b, "modules: %zu (closure of %zu listed) for %s", mods.n, nnames, b->kver);
+		rc = img_cpio_add_data(c, list_name, 0644, list ? list : "", listlen);
 	free(list);
+	return rc;
+}
+
+/* Computes the module closure and adds the modules with their load lists: the boot
+ * stage (lib/modules/cabin.list, loaded before the ready line) and the after-ready stage
+ * (cabin-late.list). Closing over the boot names first makes the boot closure a prefix
+ * of the whole one. */
+static int add_modules(struct img_build *b, struct img_cpio *c, struct dirset *d,
+		       struct img_err *err)
+{
+	char path[4200], *dep = NULL, *builtin = NULL, **names = NULL;
+	size_t dep_len, bl_len, nnames, nboot;
+	struct img_kmods all = { 0 }, boot = { 0 };
+	snprintf(path, sizeof(path), "%s/modules.dep", b->modules);
+	int rc = read_whole(path, &dep, &dep_len);
+	if (rc < 0)
+		return img_fail(err, rc, "%s: %s (run depmod -b on the kernel tree)", path,
+				strerror(-rc));
+	snprintf(path, sizeof(path), "%s/modules.builtin", b->modules);
+	if (read_whole(path, &builtin, &bl_len) < 0)
+		builtin = NULL;
+	rc = img_read_names(b->module_list, &names, &nnames, &nboot, err);
+	if (rc == 0)
+		rc = img_manifest_add(b->man, "module-list", b->module_list, err);
+	if (rc == 0)
+		rc = img_kmod_closure(dep, dep_len, builtin, (const char *const *)names, nnames,
+				      &all, err);
+	if (rc == 0)
+		rc = img_kmod_closure(dep, dep_len, builtin, (const char *const *)names, nboot,
+				      &boot, err);
+	if (rc == 0)
+		rc = add_module_stage(b, c, d, &all, 0, boot.n, "lib/modules/cabin.list", err);
+	if (rc == 0)
+		rc = add_module_stage(b, c, d, &all, boot.n, all.n, "lib/modules/cabin-late.list",
+				      err);
+	if (rc == 0)
+		img_step(b, "modules: %zu at boot, %zu after ready (closure of %zu listed) for %s",
+			 boot.n, all.n - boot.n, nnames, b->kver);
 	free(dep);
 	free(builtin);
 	img_names_free(names);
-	img_kmods_free(&mods);
+	img_kmods_free(&all);
+	img_kmods_free(&boot);
 	return rc;
 }
 

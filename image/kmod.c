@@ -198,13 +198,33 @@ static int name_ok(const char *s)
 	return 1;
 }
 
-int img_read_names(const char *path, char ***names, size_t *n, struct img_err *err)
+/* Handles a "[section]" line: returns 1 if it was one, or IMG_EARG if unknown or out of
+ * order. Names before "[after-ready]" are boot names. */
+static int read_section(const char *s, const char *path, int lineno, int *late, size_t n,
+			size_t *nboot, struct img_err *err)
+{
+	if (s[0] != '[')
+		return 0;
+	if (strcmp(s, "[boot]") == 0 && !*late)
+		return 1;
+	if (strcmp(s, "[after-ready]") == 0 && !*late) {
+		*late = 1;
+		*nboot = n;
+		return 1;
+	}
+	return img_fail(err, IMG_EARG, "%s:%d: '%s': expected [boot] or [after-ready], in that "
+			"order", path, lineno, s);
+}
+
+int img_read_names(const char *path, char ***names, size_t *n, size_t *nboot,
+		   struct img_err *err)
 {
 	FILE *f = fopen(path, "re");
 	char line[256];
-	int lineno = 0, rc = 0;
+	int lineno = 0, rc = 0, late = 0;
 	*names = NULL;
 	*n = 0;
+	*nboot = 0;
 	if (!f) {
 		int e = errno;
 		return img_fail(err, -e, "%s: %s", path, strerror(e));
@@ -216,6 +236,11 @@ int img_read_names(const char *path, char ***names, size_t *n, struct img_err *e
 		s[strcspn(s, " \t\r\n")] = '\0';
 		if (!*s)
 			continue;
+		int sec = read_section(s, path, lineno, &late, *n, nboot, err);
+		if (sec) {
+			rc = sec < 0 ? sec : 0;
+			continue;
+		}
 		if (!name_ok(s)) {
 			img_fail(err, IMG_EARG, "%s:%d: '%s' is not a module name", path, lineno, s);
 			rc = IMG_EARG;
@@ -232,10 +257,13 @@ int img_read_names(const char *path, char ***names, size_t *n, struct img_err *e
 		nn[++*n] = NULL;
 	}
 	fclose(f);
+	if (!late)
+		*nboot = *n;
 	if (rc < 0) {
 		img_names_free(*names);
 		*names = NULL;
 		*n = 0;
+		*nboot = 0;
 	}
 	return rc;
 }

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../lib/ev.h"
 #include "../lib/version.h"
@@ -50,6 +51,9 @@ void early_disable_cad(void);
 /* Loads every module named in the list file (one path per line, dependency order),
  * with finit_module. Returns the number that failed; each failure is logged. */
 int modules_load_list(const char *list_path);
+/* Runs modules_load_list in a child process (signals unblocked, so shutdown can stop
+ * it); PID 1 reaps it like any child. Returns its pid or -errno. */
+pid_t modules_load_background(const char *list_path);
 
 /* signals.c */
 /* Blocks the signals cabind handles and watches them as a signalfd in the loop. */

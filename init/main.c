@@ -17,6 +17,7 @@
 #include "cabind.h"
 
 #define MODULE_LIST "/lib/modules/cabin.list"
+#define MODULE_LIST_LATE "/lib/modules/cabin-late.list"
 
 static void usage(FILE *out)
 {
@@ -181,6 +182,9 @@ int main(int argc, char **argv)
 	if (c.pid1)
 		pid1_start(&c);
 	ready_announce(&c);
+	if (c.pid1 && access(MODULE_LIST_LATE, R_OK) == 0 &&
+	    (rc = modules_load_background(MODULE_LIST_LATE)) < 0)
+		log_warnx("modules: cannot start after-ready loading: %s", strerror(-rc));
 	char val[32];
 	if (c.pid1 && cmdline_get(c.cmdline, "cabin.debug", val, sizeof(val)) &&
 	    strcmp(val, "panic") == 0)

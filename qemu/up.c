@@ -173,7 +173,7 @@ static int node_spawn(const struct qemu_node *n, const struct up_opts *o, const 
 	snprintf(drive, sizeof(drive), "file=%s,format=qcow2,if=virtio", disk);
 	snprintf(ser, sizeof(ser), "file:%s", serial);
 	snprintf(qmparg, sizeof(qmparg), "unix:%s,server=on,wait=off", qmp);
-	snprintf(machine, sizeof(machine), "pc,accel=%s", accel);
+	snprintf(machine, sizeof(machine), "q35,accel=%s", accel);
 	snprintf(mem, sizeof(mem), "%u", o->memory_mb);
 	unlink(qmp);
 	unlink(serial);

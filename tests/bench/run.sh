@@ -151,7 +151,7 @@ musl-gcc -static -Os -s -Wall -Wextra -Werror -o "$SCRATCH/ref/init" tests/bench
 (cd "$SCRATCH/ref" && printf 'init\n' | cpio -o -H newc -R 0:0 --quiet) |
 	gzip -9 -n >"$SCRATCH/ref.cpio.gz" || die "cannot pack the reference initramfs"
 
-QEMU_COMMON=(qemu-system-x86_64 -machine "pc,accel=tcg" -m 256 -nodefaults -no-user-config
+QEMU_COMMON=(qemu-system-x86_64 -machine "q35,accel=tcg" -m 256 -nodefaults -no-user-config
 	-display none)
 
 # boot KIND PATTERN QEMU_ARGS...: boots once; sets WALL_MS and GUEST_MS.

@@ -25,8 +25,12 @@ grep -Eq '^node1 +running +[0-9]+ +(kvm|tcg) +cabin: ready ' "$TMP/status" ||
 
 note "cabin console"
 "$CABIN" console --state "$STATE" node1 >"$TMP/console"
-grep -q 'cabin: modules: [0-9]* loaded, 0 failed' "$TMP/console" ||
+grep -Eq 'cabin: modules: [0-9]+ loaded, 0 failed' "$TMP/console" ||
 	fail "console: modules did not all load"
+# the after-ready stage runs in the background once the node is ready
+wait_for 60 "after-ready modules" bash -c "'$CABIN' console --state '$STATE' node1 |
+	grep -Eq 'cabin: ready .*' && [ \$('$CABIN' console --state '$STATE' node1 |
+	grep -Ec 'cabin: modules: [0-9]+ loaded, 0 failed') -eq 2 ]"
 grep -q 'cabin: power: watching .*(Power Button)' "$TMP/console" ||
 	fail "console: power button not watched"
 grep -q '^cabin: ready ' "$TMP/console" || fail "console: no ready line"

@@ -48,11 +48,20 @@ cpio -it <"$TMP/initrd.cpio" 2>/dev/null >"$TMP/list"
 for f in init dev/console sbin/poweroff lib/modules/cabin.list; do
 	grep -qx "$f" "$TMP/list" || fail "initramfs lacks $f"
 done
-(cd "$TMP" && mkdir x && cd x && cpio -id lib/modules/cabin.list <../initrd.cpio 2>/dev/null)
+(cd "$TMP" && mkdir x && cd x && cpio -id 'lib/modules/cabin*.list' <../initrd.cpio 2>/dev/null)
 n=$(wc -l <"$TMP/x/lib/modules/cabin.list")
 note "initramfs: $(wc -l <"$TMP/list") entries, $n modules in the load list"
 ((n >= 17)) || fail "module list too short ($n)"
 grep -q '/ext4.ko$' "$TMP/x/lib/modules/cabin.list" || fail "ext4 not in the module list"
+# overlay networking loads after the ready line, and nothing is in both stages
+for m in vxlan bridge tun overlay; do
+	grep -q "/$m.ko$" "$TMP/x/lib/modules/cabin-late.list" || fail "$m not loaded after ready"
+done
+! grep -q '/vxlan.ko$' "$TMP/x/lib/modules/cabin.list" || fail "vxlan in the boot stage"
+[[ -z $(sort "$TMP"/x/lib/modules/cabin*.list | uniq -d) ]] || fail "a module in both stages"
+while read -r ko; do
+	grep -qx "${ko#/}" "$TMP/list" || fail "listed module $ko is not in the initramfs"
+done < <(cat "$TMP"/x/lib/modules/cabin*.list)
 # crc32c_generic (ext4's soft dependency) loads before ext4; jbd2 before ext4
 awk '/crc32c_generic/ {c=NR} /jbd2.ko/ {j=NR} /\/ext4.ko/ {e=NR} END {exit !(c && j && c < e && j < e)}' \
 	"$TMP/x/lib/modules/cabin.list" || fail "module order"
