@@ -102,6 +102,17 @@ static int ctl_nodes(const char *cmd, int argc, char **argv, const struct ctl_op
 	return n;
 }
 
+/* Options, then nodes: returns -1 to go on with *n nodes, else the exit status. */
+static int ctl_begin(const char *cmd, int argc, char **argv, struct ctl_opts *o,
+		     struct qemu_node *nodes, int *n)
+{
+	int rc = ctl_parse(cmd, argc, argv, o);
+	if (rc >= 0)
+		return rc;
+	*n = ctl_nodes(cmd, argc, argv, o, nodes);
+	return *n < 0 ? 1 : -1;
+}
+
 static int down_one(const struct qemu_node *n, unsigned timeout_s)
 {
 	pid_t pid = qemu_node_pid(n);
@@ -133,29 +144,23 @@ int qemu_down_main(int argc, char **argv)
 {
 	struct ctl_opts o = { QEMU_DEFAULT_STATE, 60, 0 };
 	struct qemu_node nodes[MAX_NODES];
-	int rc = ctl_parse("down", argc, argv, &o);
+	int n, forced = 0, rc = ctl_begin("down", argc, argv, &o, nodes, &n);
 	if (rc >= 0)
 		return rc;
-	int n = ctl_nodes("down", argc, argv, &o, nodes);
-	if (n < 0)
-		return 1;
 	if (n == 0)
 		printf("no nodes in %s\n", o.state);
 	for (int i = 0; i < n; i++)
-		rc = down_one(&nodes[i], o.timeout_s) ? 1 : (rc > 0 ? rc : 0);
-	return rc > 0 ? 1 : 0;
+		forced |= down_one(&nodes[i], o.timeout_s);
+	return forced;
 }
 
 int qemu_kill_main(int argc, char **argv)
 {
 	struct ctl_opts o = { QEMU_DEFAULT_STATE, 0, 0 };
 	struct qemu_node nodes[MAX_NODES];
-	int rc = ctl_parse("kill", argc, argv, &o);
+	int n, rc = ctl_begin("kill", argc, argv, &o, nodes, &n);
 	if (rc >= 0)
 		return rc;
-	int n = ctl_nodes("kill", argc, argv, &o, nodes);
-	if (n < 0)
-		return 1;
 	for (int i = 0; i < n; i++) {
 		pid_t pid = qemu_node_pid(&nodes[i]);
 		if (!pid) {
@@ -186,12 +191,9 @@ int qemu_status_main(int argc, char **argv)
 {
 	struct ctl_opts o = { QEMU_DEFAULT_STATE, 0, 0 };
 	struct qemu_node nodes[MAX_NODES];
-	int rc = ctl_parse("status", argc, argv, &o);
+	int n, rc = ctl_begin("status", argc, argv, &o, nodes, &n);
 	if (rc >= 0)
 		return rc;
-	int n = ctl_nodes("status", argc, argv, &o, nodes);
-	if (n < 0)
-		return 1;
 	if (n == 0) {
 		printf("no nodes in %s\n", o.state);
 		return 0;

@@ -86,7 +86,11 @@ int qemu_wait_exit(pid_t pid, int timeout_ms)
 	return kill(pid, 0) < 0 && errno == ESRCH;
 }
 
-int qemu_find_ready(const struct qemu_node *node, char *out, size_t len)
+/* Scans the serial log for lines containing one of needles (NULL-terminated); copies the
+ * last such line, from the needle on, into out when out is non-NULL, else stops at the
+ * first. Returns 1 if one was found. */
+static int log_find(const struct qemu_node *node, const char *const *needles, char *out,
+		    size_t len)
 {
 	char path[4200], line[1024];
 	if (qemu_node_path(node, "serial.log", path, sizeof(path)) < 0)
@@ -95,31 +99,31 @@ int qemu_find_ready(const struct qemu_node *node, char *out, size_t len)
 	if (!f)
 		return 0;
 	int found = 0;
-	while (fgets(line, sizeof(line), f)) {
-		char *p = strstr(line, "cabin: ready ");
-		if (!p)
-			p = strstr(line, "cabin: degraded ");
-		if (p) {
-			p[strcspn(p, "\r\n")] = '\0';
-			snprintf(out, len, "%s", p);
+	while (!(found && !out) && fgets(line, sizeof(line), f)) {
+		for (const char *const *n = needles; *n; n++) {
+			char *p = strstr(line, *n);
+			if (!p)
+				continue;
 			found = 1;
+			if (out) {
+				p[strcspn(p, "\r\n")] = '\0';
+				snprintf(out, len, "%s", p);
+			}
+			break;
 		}
 	}
 	fclose(f);
 	return found;
 }
 
+int qemu_find_ready(const struct qemu_node *node, char *out, size_t len)
+{
+	static const char *const ready[] = { "cabin: ready ", "cabin: degraded ", NULL };
+	return log_find(node, ready, out, len);
+}
+
 int qemu_log_has(const struct qemu_node *node, const char *needle)
 {
-	char path[4200], line[1024];
-	if (qemu_node_path(node, "serial.log", path, sizeof(path)) < 0)
-		return 0;
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return 0;
-	int found = 0;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, needle) != NULL;
-	fclose(f);
-	return found;
+	const char *const one[] = { needle, NULL };
+	return log_find(node, one, NULL, 0);
 }
