@@ -108,7 +108,8 @@ UNIT_TESTS := $(patsubst tests/unit/%_test.c,$(BUILD)/test/unit/%_test,\
                 $(wildcard tests/unit/*/*_test.c))
 UNIT_HELPERS = $(call san_obj,$(filter-out %_test.c,$(wildcard tests/unit/$(1)/*.c)))
 UNIT_DEPS_image := $(call san_obj,$(IMG_SRCS) $(LIB_SRCS))
-UNIT_DEPS_init  := $(call san_obj,$(filter-out init/main.c,$(INIT_SRCS)) $(LIB_SRCS))
+UNIT_DEPS_init  := $(call san_obj,$(filter-out init/main.c,$(INIT_SRCS)) $(LIB_SRCS) \
+                     tests/unit/image/imgtest.c)
 UNIT_DEPS_lib   := $(call san_obj,$(LIB_SRCS))
 UNIT_DEPS_qemu  := $(call san_obj,$(QEMU_SRCS) $(LIB_SRCS))
 

@@ -38,6 +38,21 @@ const char *power_name(enum power_action act);
  * '.', no empty label. */
 int hostname_valid(const char *name);
 
+/* probe.c: which filesystem a block device holds, from its first bytes (pure). */
+enum fs_type { FS_UNKNOWN, FS_ISO9660, FS_VFAT, FS_EXT4 };
+struct fs_probe {
+	enum fs_type type;
+	char label[33];
+};
+/* How many leading bytes fs_probe wants (iso9660 keeps its label at 32 KiB). */
+#define FS_PROBE_BYTES 36864
+/* Identifies the filesystem whose first len bytes are buf. Returns 0 with out filled
+ * (label "" when none), or -EINVAL when it is none of iso9660, FAT, ext2/3/4. */
+int fs_probe(const uint8_t *buf, size_t len, struct fs_probe *out);
+const char *fs_type_name(enum fs_type t);
+/* Compares the label without regard to case (config-2 / CONFIG-2). */
+int fs_label_is(const struct fs_probe *p, const char *label);
+
 /* early.c: what only PID 1 does, before the loop exists. */
 /* Mounts proc, sys, devtmpfs, /run and /tmp and reopens fds 0-2 on /dev/console.
  * Returns 0, or -errno of the first mount that failed (the rest are still tried). */
