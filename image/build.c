@@ -319,7 +319,8 @@ static int build_run(struct img_build *b, const char *kernel, const char *module
 	snprintf(initrd, sizeof(initrd), "%s/initrd.img", b->work);
 	snprintf(raw, sizeof(raw), "%s/disk.raw", b->work);
 	snprintf(qcow, sizeof(qcow), "%s/image.qcow2", b->work);
-	snprintf(man, sizeof(man), "%s/manifest.json", b->work);
+	/* beside its final name, so the last rename cannot cross filesystems */
+	snprintf(man, sizeof(man), "%s.tmp.%d", b->manifest_path, (int)getpid());
 	if (rc == 0)
 		rc = img_make_initrd(b, initrd, err);
 	if (rc == 0)
@@ -339,6 +340,8 @@ static int build_run(struct img_build *b, const char *kernel, const char *module
 		rc = img_fail(err, -errno, "%s: %s", b->output, strerror(errno));
 	if (rc == 0 && rename(man, b->manifest_path) < 0)
 		rc = img_fail(err, -errno, "%s: %s", b->manifest_path, strerror(errno));
+	if (rc < 0)
+		unlink(man);
 	return rc;
 }
 

@@ -1,5 +1,6 @@
 /* cabin: the host command line. Builds the appliance image and runs local QEMU nodes;
  * each subcommand lives with its module and has its own --help. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,6 +34,8 @@ static void cabin_usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	/* QEMU may close a QMP socket under us: that is an error to report, not a signal */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
 		cabin_usage(stderr);
 		return 2;

@@ -210,7 +210,9 @@ int img_make_initrd(struct img_build *b, const char *out_path, struct img_err *e
 	int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (out < 0)
 		return img_fail(err, -errno, "%s: %s", out_path, strerror(errno));
-	char *argv[] = { "zstd", INITRD_ZSTD_LEVEL, "-q", "-c", "--no-progress", cpio_path, NULL };
+	/* one thread, explicit level: ZSTD_CLEVEL / ZSTD_NBTHREADS cannot change the bytes */
+	char *argv[] = { "zstd", INITRD_ZSTD_LEVEL, "-T1", "-q", "-c", "--no-progress", cpio_path,
+			 NULL };
 	rc = img_run(argv, NULL, out, err);
 	close(out);
 	unlink(cpio_path);

@@ -42,9 +42,15 @@ int img_run(char *const argv[], char *const env[], int out_fd, struct img_err *e
 	}
 	if (pid == 0)
 		run_child(argv, env, out_fd, fileno(cap));
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	int status = 0;
+	pid_t w;
+	while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 		;
+	if (w < 0) {
+		int e = errno;
+		fclose(cap);
+		return img_fail(err, -e, "waiting for %s: %s", argv[0], strerror(e));
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		fclose(cap);
 		return 0;

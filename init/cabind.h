@@ -18,6 +18,7 @@ struct cabind {
 	int sigfd;
 	int ueventfd;		/* kernel uevents, for input devices appearing late */
 	uint64_t input_open;	/* bit n: /dev/input/event<n> is watched */
+	int input_fd[64];	/* its fd, or -1 */
 	enum power_action panic_action;
 	enum power_action stopping;
 	const char *cmdline;	/* kernel command line, "" outside the appliance */

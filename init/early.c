@@ -43,9 +43,10 @@ int early_mounts(void)
 		const struct early_mount *m = &early_table[i];
 		mkdir(m->dir, 0755);
 		if (mount(m->src, m->dir, m->type, m->flags, m->data) < 0 && errno != EBUSY) {
+			int e = errno;
 			log_warn("init: mount %s on %s", m->type, m->dir);
 			if (!first_err)
-				first_err = -errno;
+				first_err = -e;
 		}
 		if (strcmp(m->dir, "/dev") == 0)
 			console_open();

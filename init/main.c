@@ -163,7 +163,9 @@ int main(int argc, char **argv)
 
 	c.start_ms = ev_now_ms();
 	log_init("cabin", 2);
-	c.pid1 = getpid() == 1;
+	/* The appliance's init is /init from the initramfs, started before /proc exists. A
+	 * container's entrypoint is PID 1 too, but with /proc mounted: a daemon there. */
+	c.pid1 = getpid() == 1 && (strcmp(argv[0], "/init") == 0 || access("/proc/self", F_OK) < 0);
 	c.cmdline = "";
 	c.panic_action = POWER_OFF;
 	if (!c.pid1) {

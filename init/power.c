@@ -33,16 +33,21 @@ static void power_read(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	struct cabind *c = arg;
 	struct input_event ev[16];
 	ssize_t n = read(fd, ev, sizeof(ev));
+	for (size_t i = 0; n > 0 && i < (size_t)n / sizeof(ev[0]); i++)
+		if (ev[i].type == EV_KEY && ev[i].code == KEY_POWER && ev[i].value == 1)
+			shutdown_now(c, POWER_OFF, "power button");
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0 || (events & (EPOLLERR | EPOLLHUP))) {
+		/* the device went away; a new one of the same number is watched again */
+		for (unsigned i = 0; i < 64; i++)
+			if (((c->input_open >> i) & 1) && c->input_fd[i] == fd) {
+				c->input_open &= ~(1ull << i);
+				c->input_fd[i] = -1;
+			}
 		ev_unwatch(loop, fd);
 		close(fd);
-		return;
 	}
-	for (size_t i = 0; i < (size_t)n / sizeof(ev[0]); i++)
-		if (ev[i].type == EV_KEY && ev[i].code == KEY_POWER && ev[i].value == 1)
-			shutdown_now(c, POWER_OFF, "power button");
 }
 
 /* Watches /dev/input/event<n> if it has a power key. */
@@ -62,6 +67,7 @@ static void power_open(struct cabind *c, unsigned n)
 		return;
 	}
 	c->input_open |= 1ull << n;
+	c->input_fd[n] = fd;
 	log_info("power: watching %s (%s)", path, name);
 }
 
@@ -84,13 +90,25 @@ static void uevent_read(struct ev_loop *loop, int fd, uint32_t events, void *arg
 {
 	struct cabind *c = arg;
 	char buf[4096];
+	struct sockaddr_nl from;
+	socklen_t fromlen = sizeof(from);
 	(void)loop;
 	(void)events;
 	ssize_t n;
-	while ((n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
-		buf[n] = '\0';
-		if (strncmp(buf, "add@", 4) != 0)
+	while ((n = recvfrom(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT, (struct sockaddr *)&from,
+			     &fromlen)) != 0) {
+		if (n < 0) {
+			/* the kernel dropped uevents: look at what exists instead */
+			if (errno == ENOBUFS)
+				power_scan(c);
+			if (errno != ENOBUFS && errno != EINTR)
+				return;
 			continue;
+		}
+		buf[n] = '\0';
+		fromlen = sizeof(from);
+		if (from.nl_pid != 0 || strncmp(buf, "add@", 4) != 0)
+			continue;	/* only the kernel's own messages */
 		for (char *p = buf; p < buf + n; p += strlen(p) + 1) {
 			unsigned ev;
 			if (sscanf(p, "DEVNAME=input/event%u", &ev) == 1)

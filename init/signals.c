@@ -26,13 +26,15 @@ static const char *signal_name(int signo)
 
 static enum power_action signal_action(const struct cabind *c, int signo)
 {
+	if (!c->pid1)	/* a daemon stops on SIGTERM and SIGINT, as its --help says */
+		return signo == SIGTERM || signo == SIGINT ? POWER_OFF : POWER_NONE;
 	switch (signo) {
 	case SIGUSR2:
 	case SIGPWR:
 		return POWER_OFF;
 	case SIGTERM:
 	case SIGINT:
-		return c->pid1 ? POWER_REBOOT : POWER_OFF;
+		return POWER_REBOOT;
 	case SIGUSR1:
 		return POWER_HALT;
 	default:

@@ -57,9 +57,13 @@ static int ctl_parse(const char *cmd, int argc, char **argv, struct ctl_opts *o)
 		switch (ch) {
 		case 's': o->state = optarg; break;
 		case 't':
-			o->timeout_s = (unsigned)strtoul(optarg, &end, 10);
-			if (strcmp(cmd, "down") != 0 || *end || end == optarg || o->timeout_s == 0) {
-				fprintf(stderr, "cabin %s: --timeout %s: expected seconds (down only)\n",
+			errno = 0;
+			unsigned long t = strtoul(optarg, &end, 10);
+			o->timeout_s = (unsigned)t;
+			if (strcmp(cmd, "down") != 0 || *end || end == optarg || errno ||
+			    optarg[0] == '-' || t == 0 || t > 86400) {
+				fprintf(stderr, "cabin %s: --timeout %s: expected 1-86400 seconds "
+						"(down only)\n",
 					cmd, optarg);
 				return 2;
 			}
@@ -121,7 +125,13 @@ static int down_one(const struct qemu_node *n, unsigned timeout_s)
 		return 0;
 	}
 	uint64_t t0 = ev_now_ms();
-	int rc = qmp_command(n, "system_powerdown", NULL, 0);
+	/* QMP takes one client at a time: a busy socket gets a few more tries */
+	int rc = -1;
+	for (int tries = 0; tries < 5 && rc < 0; tries++) {
+		if (tries)
+			poll(NULL, 0, 1000);
+		rc = qmp_command(n, "system_powerdown", NULL, 0);
+	}
 	if (rc < 0)
 		fprintf(stderr, "cabin down: %s: QMP system_powerdown: %s\n", n->name,
 			strerror(-rc));
@@ -137,6 +147,7 @@ static int down_one(const struct qemu_node *n, unsigned timeout_s)
 		(int)pid);
 	kill(pid, SIGKILL);
 	qemu_wait_exit(pid, 5000);
+	qemu_node_forget(n);
 	return 1;
 }
 
@@ -169,6 +180,7 @@ int qemu_kill_main(int argc, char **argv)
 		}
 		kill(pid, SIGKILL);
 		qemu_wait_exit(pid, 5000);
+		qemu_node_forget(&nodes[i]);
 		printf("%s: killed (pid %d)\n", nodes[i].name, (int)pid);
 	}
 	return 0;

@@ -2,6 +2,7 @@
  * QEMU process alive, has the node printed its ready line. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,29 +30,29 @@ int qemu_node_path(const struct qemu_node *node, const char *file, char *out, si
 	return (w < 0 || (size_t)w >= len) ? -ENAMETOOLONG : 0;
 }
 
+/* QEMU keeps a write lock on its pid file while it runs: the lock's owner is the live
+ * QEMU, and no lock means the file is stale (a pid in it may belong to anyone by now). */
 pid_t qemu_node_pid(const struct qemu_node *node)
 {
-	char path[4200], comm[64] = "";
+	char path[4200];
 	if (qemu_node_path(node, "qemu.pid", path, sizeof(path)) < 0)
 		return 0;
-	FILE *f = fopen(path, "re");
-	long pid = 0;
-	if (!f)
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
 		return 0;
-	if (fscanf(f, "%ld", &pid) != 1)
-		pid = 0;
-	fclose(f);
-	if (pid <= 1 || kill((pid_t)pid, 0) < 0)
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int rc = fcntl(fd, F_GETLK, &fl);
+	close(fd);
+	if (rc < 0 || fl.l_type == F_UNLCK || fl.l_pid <= 1)
 		return 0;
-	/* A stale pid file may name some other process by now. */
-	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-	f = fopen(path, "re");
-	if (f) {
-		if (!fgets(comm, sizeof(comm), f))
-			comm[0] = '\0';
-		fclose(f);
-	}
-	return strncmp(comm, "qemu-system", 11) == 0 ? (pid_t)pid : 0;
+	return fl.l_pid;
+}
+
+void qemu_node_forget(const struct qemu_node *node)
+{
+	char path[4200];
+	if (qemu_node_path(node, "qemu.pid", path, sizeof(path)) == 0)
+		unlink(path);
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -100,6 +101,9 @@ static int log_find(const struct qemu_node *node, const char *const *needles, ch
 		return 0;
 	int found = 0;
 	while (!(found && !out) && fgets(line, sizeof(line), f)) {
+		/* QEMU writes the serial log byte by byte: a line is whole once it ends */
+		if (!strchr(line, '\n'))
+			continue;
 		for (const char *const *n = needles; *n; n++) {
 			char *p = strstr(line, *n);
 			if (!p)

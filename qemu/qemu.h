@@ -27,6 +27,8 @@ int qemu_node_init(struct qemu_node *node, const char *state, const char *name);
 int qemu_node_path(const struct qemu_node *node, const char *file, char *out, size_t len);
 /* Returns the QEMU pid of a running node, or 0 if it is not running. */
 pid_t qemu_node_pid(const struct qemu_node *node);
+/* Removes the pid file of a node whose QEMU was killed (QEMU removes it only itself). */
+void qemu_node_forget(const struct qemu_node *node);
 /* Lists node names found under state (sorted) into names[max]; returns the count. */
 int qemu_node_list(const char *state, char names[][32], int max);
 /* Waits up to timeout_ms for pid to exit; returns 1 if it did, 0 if not. */

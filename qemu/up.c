@@ -129,7 +129,7 @@ static int copy_image(const char *src, const char *dst)
 	int rc = 0;
 	while ((n = read(in, buf, sizeof(buf))) > 0)
 		if (write(out, buf, (size_t)n) != n) {
-			rc = -EIO;
+			rc = errno ? -errno : -EIO;
 			break;
 		}
 	if (n < 0)
@@ -280,8 +280,11 @@ static int node_start(const struct up_opts *o, const struct qemu_node *n, const 
  * the accelerator the node ends up with, or NULL if QEMU would not start. */
 static const char *node_start_probing(const struct up_opts *o, const struct qemu_node *n)
 {
-	if (node_start(o, n, "kvm") < 0)
-		return NULL;
+	if (node_start(o, n, "kvm") < 0) {
+		printf("%s: QEMU does not start under KVM; using TCG instead\n", n->name);
+		qemu_remember_accel(o->state, "tcg");
+		return node_start(o, n, "tcg") < 0 ? NULL : "tcg";
+	}
 	for (int t = 0; t < QEMU_KVM_PROBE_S * 10; t++) {
 		if (qemu_log_has(n, "cabin: ")) {
 			qemu_remember_accel(o->state, "kvm");
@@ -297,6 +300,7 @@ static const char *node_start_probing(const struct up_opts *o, const struct qemu
 	if (pid) {
 		kill(pid, SIGKILL);
 		qemu_wait_exit(pid, 5000);
+		qemu_node_forget(n);
 	}
 	qemu_remember_accel(o->state, "tcg");
 	return node_start(o, n, "tcg") < 0 ? NULL : "tcg";

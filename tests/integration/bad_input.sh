@@ -26,6 +26,8 @@ expect_fail 2 "--accel warp: expected" "$CABIN" up --accel warp
 expect_fail 2 "--memory 1: expected" "$CABIN" up --memory 1
 expect_fail 2 "unrecognized option" "$CABIN" down --bogus
 expect_fail 2 "--follow is for cabin console" "$CABIN" status --follow
+expect_fail 2 "--timeout -1: expected 1-86400 seconds" "$CABIN" down --timeout -1
+expect_fail 2 "--timeout 99999999999: expected" "$CABIN" down --timeout 99999999999
 for cmd in build up down kill status console; do
 	"$CABIN" "$cmd" --help | grep -q "^Usage: cabin $cmd" || fail "cabin $cmd --help"
 done
@@ -82,3 +84,14 @@ nothing_left
 
 note "cabin up with a missing image"
 expect_fail 1 "image $TMP/none.qcow2: No such file" "$CABIN" up --image "$TMP/none.qcow2" --state "$TMP/st"
+
+note "a stale pid file naming some other process is not taken for a running node"
+cp "$(command -v sleep)" "$TMP/qemu-system-x86_64"
+"$TMP/qemu-system-x86_64" 300 &
+bystander=$!
+CLEANUP+=("kill $bystander")
+mkdir -p "$TMP/st/node1"
+echo "$bystander" >"$TMP/st/node1/qemu.pid"
+"$CABIN" status --state "$TMP/st" | grep -Eq '^node1 +stopped' || fail "stale pid file: status"
+"$CABIN" kill --state "$TMP/st" | grep -q 'node1: not running' || fail "stale pid file: kill"
+kill -0 "$bystander" || fail "cabin kill killed a process that was not its QEMU"

@@ -8,6 +8,17 @@ expect_fail 2 "unrecognized option|unknown option" "$CABIND" --bogus
 expect_fail 2 "--log-level loud: expected" "$CABIND" --log-level loud
 expect_fail 2 "unexpected argument 'extra'" "$CABIND" extra
 
+note "signals that power an appliance off do not stop the daemon"
+"$CABIND" >"$TMP/out" 2>"$TMP/log" &
+pid=$!
+wait_for 20 "ready line" grep -q '^cabin: ready ' "$TMP/log"
+kill -USR1 $pid; kill -USR2 $pid; kill -PWR $pid; kill -HUP $pid
+sleep 0.5
+kill -0 $pid || { cat "$TMP/log"; fail "the daemon stopped on USR1/USR2/PWR/HUP"; }
+kill -TERM $pid
+wait $pid || fail "exit status after SIGTERM"
+grep -q 'reason="SIGTERM' "$TMP/log" || { cat "$TMP/log"; fail "stopped for another reason"; }
+
 for sig in TERM INT; do
 	"$CABIND" --log-level debug >"$TMP/out" 2>"$TMP/log" &
 	pid=$!
