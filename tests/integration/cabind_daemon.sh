@@ -32,3 +32,17 @@ for sig in TERM INT; do
 	grep -q 'shutdown action=poweroff' "$TMP/log" || fail "SIG$sig: no shutdown line"
 	note "SIG$sig: clean exit"
 done
+
+note "poweroff, reboot and halt (the kernel's orderly_poweroff runs /sbin/poweroff) signal PID 1"
+# In a PID namespace a shell stands in for init and records what it receives.
+command -v unshare >/dev/null || skip "unshare not installed"
+for pair in poweroff:USR2 reboot:TERM halt:USR1; do
+	name=${pair%%:*} sig=${pair##*:}
+	ln -sf "$CABIND" "$TMP/$name"
+	got=$(unshare --pid --fork bash -c "
+		for s in USR1 USR2 TERM; do trap \"echo \$s; exit 0\" \$s; done
+		'$TMP/$name' || echo 'exit status' \$?
+		sleep 20 & wait") || fail "$name: unshare"
+	[[ $got == "$sig" ]] || fail "$name sent '$got' to PID 1, expected $sig"
+	note "$name -> SIG$sig"
+done
