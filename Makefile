@@ -76,13 +76,33 @@ $(BUILD)/obj/musl/lib/version.o: MUSLFLAGS += $(VERDEF)
 $(BUILD)/obj/host/lib/version.o: CFLAGS += $(VERDEF)
 $(BUILD)/obj/san/lib/version.o: SANFLAGS += $(VERDEF)
 
+# ---- the pinned libraries for host-side tests ---------------------------------------------
+# Unit tests run on the host (glibc, sanitizers) against the same pinned libyaml and cJSON
+# sources that cabind links, compiled again for the host.
+HOSTDEPS   := $(BUILD)/hostdeps
+HOSTDEP_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -w
+$(HOSTDEPS)/libyaml.a: $(BUILD)/musl/stamp/libyaml
+	@rm -rf $(HOSTDEPS)/yaml && mkdir -p $(HOSTDEPS)/yaml
+	cd $(HOSTDEPS)/yaml && for f in $(CURDIR)/$(BUILD)/src/libyaml-*/src/*.c; do \
+		$(CC) $(HOSTDEP_CFLAGS) -DYAML_VERSION_MAJOR=0 -DYAML_VERSION_MINOR=2 \
+		-DYAML_VERSION_PATCH=5 -DYAML_VERSION_STRING='"0.2.5"' \
+		-I$(CURDIR)/$(BUILD)/musl/include -c $$f || exit 1; done
+	ar rcs $@ $(HOSTDEPS)/yaml/*.o
+$(HOSTDEPS)/libcjson.a: $(BUILD)/musl/stamp/cjson
+	@mkdir -p $(HOSTDEPS)/cjson
+	$(CC) $(HOSTDEP_CFLAGS) -c -o $(HOSTDEPS)/cjson/cJSON.o $(BUILD)/src/cjson-*/cJSON.c
+	ar rcs $@ $(HOSTDEPS)/cjson/cJSON.o
+HOSTDEP_LIBS := $(HOSTDEPS)/libyaml.a $(HOSTDEPS)/libcjson.a
+# cabind's own libraries (static, musl), in link order.
+CABIND_LIBS := -L$(BUILD)/musl/lib -lyaml -lcjson
+
 # ---- cabind: static, musl, stripped ---------------------------------------------------
 $(BUILD)/obj/musl/%.o: %.c | $(DEP_STAMPS)
 	@mkdir -p $(@D)
 	$(MUSLCC) $(MUSLFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/cabind: $(call musl_obj,$(INIT_SRCS) $(LIB_SRCS))
-	$(MUSLCC) $(MUSLFLAGS) $(MUSLLD) -o $@ $^
+$(BUILD)/cabind: $(call musl_obj,$(INIT_SRCS) $(LIB_SRCS)) $(DEP_STAMPS)
+	$(MUSLCC) $(MUSLFLAGS) $(MUSLLD) -o $@ $(filter %.o,$^) $(CABIND_LIBS)
 
 # ---- cabin: the host CLI --------------------------------------------------------------
 $(BUILD)/obj/host/%.o: %.c
@@ -100,16 +120,16 @@ $(BUILD)/cabin.qcow2: $(BUILD)/cabin $(BUILD)/cabind $(KERNEL_STAMP) appliance/m
 # ---- tests ----------------------------------------------------------------------------
 # Unit tests link the real objects, built with ASan and UBSan; integration tests drive
 # sanitized builds of cabin and cabind (host) plus the real image.
-$(BUILD)/obj/san/%.o: %.c
+$(BUILD)/obj/san/%.o: %.c | $(DEP_STAMPS)
 	@mkdir -p $(@D)
-	$(CC) $(SANFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(SANFLAGS) -I$(BUILD)/musl/include -MMD -MP -c -o $@ $<
 
 UNIT_TESTS := $(patsubst tests/unit/%_test.c,$(BUILD)/test/unit/%_test,\
                 $(wildcard tests/unit/*/*_test.c))
 UNIT_HELPERS = $(call san_obj,$(filter-out %_test.c,$(wildcard tests/unit/$(1)/*.c)))
 UNIT_DEPS_image := $(call san_obj,$(IMG_SRCS) $(LIB_SRCS))
 UNIT_DEPS_init  := $(call san_obj,$(filter-out init/main.c,$(INIT_SRCS)) $(LIB_SRCS) \
-                     tests/unit/image/imgtest.c)
+                     tests/unit/image/imgtest.c) $(HOSTDEP_LIBS)
 UNIT_DEPS_lib   := $(call san_obj,$(LIB_SRCS))
 UNIT_DEPS_qemu  := $(call san_obj,$(QEMU_SRCS) $(LIB_SRCS))
 
@@ -126,7 +146,7 @@ $(BUILD)/test/cabin: $(call san_obj,$(CABIN_SRCS))
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^
 
-$(BUILD)/test/cabind: $(call san_obj,$(INIT_SRCS) $(LIB_SRCS))
+$(BUILD)/test/cabind: $(call san_obj,$(INIT_SRCS) $(LIB_SRCS)) $(HOSTDEP_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^
 

@@ -24,6 +24,7 @@ struct cabind {
 	const char *cmdline;	/* kernel command line, "" outside the appliance */
 	char hostname[65];
 	const char *source;	/* where the configuration came from */
+	char degraded[256];	/* why configuration failed; "" when it did not */
 	uint64_t start_ms;	/* ev_now_ms() when the process started */
 };
 
@@ -53,6 +54,35 @@ int fs_probe(const uint8_t *buf, size_t len, struct fs_probe *out);
 const char *fs_type_name(enum fs_type t);
 /* Compares the label without regard to case (config-2 / CONFIG-2). */
 int fs_label_is(const struct fs_probe *p, const char *label);
+
+/* blockdev.c */
+struct blk_found {
+	char dev[64];		/* name under /dev, e.g. "vdb" or "sr0" */
+	struct fs_probe probe;
+};
+/* Looks on every block device for a filesystem with one of labels (NULL-terminated; case
+ * ignored), waiting until devices stop appearing (bounded by max_wait_ms). Returns 1 with
+ * found filled, 0 if none carries such a label, or -errno if /sys cannot be read. */
+int blk_find_label(const char *const *labels, unsigned max_wait_ms, struct blk_found *found);
+
+/* config.c: finds and applies the node's configuration before the ready line. */
+void config_load(struct cabind *c);
+
+/* configsrc.c: configuration from a config drive or NoCloud seed. */
+struct cfg_files {
+	const char *kind;	/* "config-drive" or "nocloud" */
+	char dev[64];		/* the device it came from */
+	char version[32];	/* config drive: the openstack/<version> read */
+	char *meta, *user, *network;	/* NUL-terminated, or NULL when absent */
+	size_t meta_len, user_len, network_len;
+	char error[256];	/* why reading failed */
+};
+/* Finds a config-2 or cidata filesystem (waiting at most max_wait_ms for devices to
+ * settle), mounts it read-only, reads its files (16 MiB each at most) and unmounts it.
+ * Returns 1 with out filled, 0 when there is no such drive, or a negative code with
+ * out->error saying what failed. The buffers are freed with cfgsrc_free. */
+int cfgsrc_read_drive(struct cfg_files *out, unsigned max_wait_ms);
+void cfgsrc_free(struct cfg_files *f);
 
 /* early.c: what only PID 1 does, before the loop exists. */
 /* Mounts proc, sys, devtmpfs, /run and /tmp and reopens fds 0-2 on /dev/console.
@@ -92,7 +122,9 @@ void cabind_panic(struct cabind *c, const char *fmt, ...)
 int reap_children(void);
 
 /* ready.c */
-/* Prints "cabin: ready version=... hostname=... source=... addrs=... boot_ms=..." */
+/* Prints "cabin: ready version=... hostname=... source=... addrs=... boot_ms=...", or,
+ * when c->degraded is set, "cabin: degraded reason="..." version=..." with the same
+ * fields. */
 void ready_announce(struct cabind *c);
 
 #endif

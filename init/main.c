@@ -113,6 +113,7 @@ static void pid1_start(struct cabind *c)
 	modules_load_list(MODULE_LIST);
 	power_scan(c);
 	loopback_up();
+	config_load(c);
 }
 
 static int daemon_options(int argc, char **argv)

@@ -56,6 +56,11 @@ void ready_announce(struct cabind *c)
 		boot_ms = ev_now_ms() - c->start_ms;
 	char addrs[512];
 	ready_addrs(addrs, sizeof(addrs));
-	log_raw("ready version=%s hostname=%s source=%s addrs=%s boot_ms=%llu",
-		cabin_version, c->hostname, c->source, addrs, boot_ms);
+	if (c->degraded[0])
+		log_raw("degraded reason=\"%s\" version=%s hostname=%s source=%s addrs=%s "
+			"boot_ms=%llu", c->degraded, cabin_version, c->hostname, c->source, addrs,
+			boot_ms);
+	else
+		log_raw("ready version=%s hostname=%s source=%s addrs=%s boot_ms=%llu",
+			cabin_version, c->hostname, c->source, addrs, boot_ms);
 }

@@ -50,6 +50,14 @@ void qemu_remember_accel(const char *state, const char *accel);
 /* Returns 1 if a line of the node's serial log contains needle. */
 int qemu_log_has(const struct qemu_node *node, const char *needle);
 
+/* configdrive.c */
+/* Writes the node's config drive, STATE/nodeN/config-2.img (FAT labelled config-2, as
+ * Nova makes it): openstack/latest/meta_data.json with the node's name as hostname and a
+ * fresh uuid, plus user_data copied from the file user_data when not NULL. Returns 0, or
+ * a negative code with a message in errbuf. */
+int qemu_config_drive(const struct qemu_node *n, const char *user_data, char *errbuf,
+		      size_t errlen);
+
 /* qmp.c: one QMP command on a node's socket. */
 /* Connects, negotiates capabilities, runs cmd (e.g. "system_powerdown"); copies the
  * reply line into reply (may be NULL). Returns 0, -errno on socket errors, or -EPROTO

@@ -16,7 +16,7 @@
 
 struct up_opts {
 	int nodes;
-	const char *image, *state, *accel;
+	const char *image, *state, *accel, *user_data;
 	unsigned memory_mb;
 	unsigned timeout_s;
 };
@@ -29,12 +29,14 @@ static void up_usage(FILE *out)
 		"\n"
 		"Boots the appliance under QEMU in the background and waits for each node's\n"
 		"ready line, which it prints. Each node gets a fresh copy of the image, a serial\n"
-		"log and a QMP socket in STATE/nodeN/.\n"
+		"log and a QMP socket in STATE/nodeN/, and a config drive (config-2, as\n"
+		"OpenStack makes it) naming the node and carrying the user data.\n"
 		"\n"
 		"  -n, --nodes N        number of nodes (default 1; clusters come later)\n"
 		"  --image FILE         qcow2 to boot (default %s)\n"
 		"  --state DIR          state directory (default %s)\n"
 		"  --memory MB          guest memory (default 256)\n"
+		"  --user-data FILE     cloud-init user data for the nodes' config drive\n"
 		"  --accel MODE         auto (default: KVM if the guest makes progress under it\n"
 		"                       within %d s, else TCG), kvm or tcg\n"
 		"  --timeout SECONDS    how long to wait for the ready line (default 300)\n"
@@ -62,6 +64,7 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 		{ "memory", required_argument, NULL, 'm' },
 		{ "accel", required_argument, NULL, 'a' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "user-data", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -77,6 +80,7 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 			o->nodes = (int)v;
 			break;
 		case 'i': o->image = optarg; break;
+		case 'u': o->user_data = optarg; break;
 		case 's': o->state = optarg; break;
 		case 'a':
 			if (strcmp(optarg, "auto") && strcmp(optarg, "kvm") && strcmp(optarg, "tcg")) {
@@ -165,12 +169,15 @@ static int mkdir_p(const char *path)
 static int node_spawn(const struct qemu_node *n, const struct up_opts *o, const char *accel)
 {
 	char disk[4200], serial[4200], qmp[4200], pid[4200], drive[4300], ser[4300],
-		qmparg[4300], machine[64], mem[16];
+		qmparg[4300], machine[64], mem[16], cfg[4200], cfgdrive[4300];
 	qemu_node_path(n, "disk.qcow2", disk, sizeof(disk));
 	qemu_node_path(n, "serial.log", serial, sizeof(serial));
 	qemu_node_path(n, "qmp.sock", qmp, sizeof(qmp));
 	qemu_node_path(n, "qemu.pid", pid, sizeof(pid));
-	snprintf(drive, sizeof(drive), "file=%s,format=qcow2,if=virtio", disk);
+	qemu_node_path(n, "config-2.img", cfg, sizeof(cfg));
+	snprintf(drive, sizeof(drive), "file=%s,format=qcow2,if=none,id=disk0", disk);
+	snprintf(cfgdrive, sizeof(cfgdrive), "file=%s,format=raw,if=none,id=cfg0,readonly=on",
+		 cfg);
 	snprintf(ser, sizeof(ser), "file:%s", serial);
 	snprintf(qmparg, sizeof(qmparg), "unix:%s,server=on,wait=off", qmp);
 	snprintf(machine, sizeof(machine), "q35,accel=%s", accel);
@@ -184,7 +191,9 @@ static int node_spawn(const struct qemu_node *n, const struct up_opts *o, const 
 		execlp("qemu-system-x86_64", "qemu-system-x86_64", "-name", n->name,
 		       "-machine", machine, "-m", mem, "-nodefaults", "-no-user-config",
 		       "-display", "none", "-serial", ser, "-qmp", qmparg,
-		       "-drive", drive, "-netdev", "user,id=net0",
+		       "-drive", drive, "-device", "virtio-blk-pci,drive=disk0,bootindex=1",
+		       "-drive", cfgdrive, "-device", "virtio-blk-pci,drive=cfg0",
+		       "-netdev", "user,id=net0",
 		       "-device", "virtio-net-pci,netdev=net0",
 		       "-device", "virtio-rng-pci", "-daemonize", "-pidfile", pid,
 		       (char *)NULL);
@@ -251,14 +260,18 @@ static void write_accel(const struct qemu_node *n, const char *accel)
 
 static int node_prepare(const struct up_opts *o, const struct qemu_node *n)
 {
-	char disk[4200];
+	char disk[4200], why[512];
 	int rc = mkdir_p(n->dir);
 	if (rc == 0) {
 		qemu_node_path(n, "disk.qcow2", disk, sizeof(disk));
 		rc = copy_image(o->image, disk);
 	}
-	if (rc < 0)
+	if (rc < 0) {
 		fprintf(stderr, "cabin up: %s: preparing %s: %s\n", n->name, n->dir, strerror(-rc));
+		return rc;
+	}
+	if ((rc = qemu_config_drive(n, o->user_data, why, sizeof(why))) < 0)
+		fprintf(stderr, "cabin up: %s: %s\n", n->name, why);
 	return rc;
 }
 
@@ -333,7 +346,8 @@ static int node_up(const struct up_opts *o, int i)
 
 int qemu_up_main(int argc, char **argv)
 {
-	struct up_opts o = { 1, QEMU_DEFAULT_IMAGE, QEMU_DEFAULT_STATE, "auto", 256, 300 };
+	struct up_opts o = { .nodes = 1, .image = QEMU_DEFAULT_IMAGE, .state = QEMU_DEFAULT_STATE,
+			     .accel = "auto", .memory_mb = 256, .timeout_s = 300 };
 	int rc = up_parse(argc, argv, &o);
 	if (rc >= 0)
 		return rc;

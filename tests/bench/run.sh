@@ -152,6 +152,14 @@ musl-gcc -static -Os -s -Wall -Wextra -Werror -o "$SCRATCH/ref/init" tests/bench
 (cd "$SCRATCH/ref" && printf 'init\n' | cpio -o -H newc -R 0:0 --quiet) |
 	gzip -9 -n >"$SCRATCH/ref.cpio.gz" || die "cannot pack the reference initramfs"
 
+# The config drive `cabin up` gives a node (qemu/configdrive.c): FAT labelled config-2.
+mkdir -p "$SCRATCH/cfg/openstack/latest"
+printf '{"uuid": "00000000-0000-4000-8000-000000000001", "name": "node1", "hostname": "node1"}\n' \
+	>"$SCRATCH/cfg/openstack/latest/meta_data.json"
+truncate -s 16M "$SCRATCH/config-2.img"
+mformat -i "$SCRATCH/config-2.img" -v config-2 :: && mcopy -s -i "$SCRATCH/config-2.img" \
+	"$SCRATCH/cfg/openstack" ::/ || die "cannot write the config drive"
+
 QEMU_COMMON=(qemu-system-x86_64 -machine "q35,accel=tcg" -m 256 -nodefaults -no-user-config
 	-display none)
 
@@ -182,7 +190,10 @@ for ((i = 1; i <= RUNS; i++)); do
 	cp "$IMAGE" "$SCRATCH/disk.qcow2"
 	boot cabin 'cabin: ready ' \
 		-qmp "unix:$SCRATCH/qmp.sock,server=on,wait=off" \
-		-drive "file=$SCRATCH/disk.qcow2,format=qcow2,if=virtio" \
+		-drive "file=$SCRATCH/disk.qcow2,format=qcow2,if=none,id=disk0" \
+		-device virtio-blk-pci,drive=disk0,bootindex=1 \
+		-drive "file=$SCRATCH/config-2.img,format=raw,if=none,id=cfg0,readonly=on" \
+		-device virtio-blk-pci,drive=cfg0 \
 		-netdev user,id=net0 -device virtio-net-pci,netdev=net0 -device virtio-rng-pci
 	cabin_wall+=("$WALL_MS") cabin_guest+=("$GUEST_MS")
 	printf '  run %d  cabin   wall %6s ms  boot_ms %6s\n' "$i" "$WALL_MS" "$GUEST_MS"
