@@ -16,7 +16,7 @@
 
 struct up_opts {
 	int nodes;
-	const char *image, *state, *accel, *user_data;
+	const char *image, *state, *accel, *user_data, *config_drive;
 	unsigned memory_mb;
 	unsigned timeout_s;
 };
@@ -28,7 +28,7 @@ static void up_usage(FILE *out)
 		"                [--accel auto|kvm|tcg] [--timeout SECONDS]\n"
 		"\n"
 		"Boots the appliance under QEMU in the background and waits for each node's\n"
-		"ready line, which it prints. Each node gets a fresh copy of the image, a serial\n"
+		"ready line, which it prints (exit status 1 if a node comes up degraded). Each node gets a fresh copy of the image, a serial\n"
 		"log and a QMP socket in STATE/nodeN/, and a config drive (config-2, as\n"
 		"OpenStack makes it) naming the node and carrying the user data.\n"
 		"\n"
@@ -37,6 +37,8 @@ static void up_usage(FILE *out)
 		"  --state DIR          state directory (default %s)\n"
 		"  --memory MB          guest memory (default 256)\n"
 		"  --user-data FILE     cloud-init user data for the nodes' config drive\n"
+		"  --config-drive FILE  attach this disk image (an OpenStack config drive or a\n"
+		"                       NoCloud seed, iso9660 or FAT) instead of writing one\n"
 		"  --accel MODE         auto (default: KVM if the guest makes progress under it\n"
 		"                       within %d s, else TCG), kvm or tcg\n"
 		"  --timeout SECONDS    how long to wait for the ready line (default 300)\n"
@@ -65,6 +67,7 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 		{ "accel", required_argument, NULL, 'a' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "user-data", required_argument, NULL, 'u' },
+		{ "config-drive", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -81,6 +84,7 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 			break;
 		case 'i': o->image = optarg; break;
 		case 'u': o->user_data = optarg; break;
+		case 'c': o->config_drive = optarg; break;
 		case 's': o->state = optarg; break;
 		case 'a':
 			if (strcmp(optarg, "auto") && strcmp(optarg, "kvm") && strcmp(optarg, "tcg")) {
@@ -109,6 +113,10 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "cabin up: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (o->user_data && o->config_drive) {
+		fprintf(stderr, "cabin up: --user-data and --config-drive exclude each other\n");
 		return 2;
 	}
 	return -1;
@@ -231,7 +239,11 @@ static int node_wait_ready(const struct qemu_node *n, unsigned timeout_s)
 	for (unsigned t = 0; t < timeout_s * 10u; t++) {
 		if (qemu_find_ready(n, line, sizeof(line))) {
 			printf("%s: %s\n", n->name, line);
-			return strstr(line, "cabin: ready ") ? 0 : 1;
+			if (strstr(line, "cabin: ready "))
+				return 0;
+			fprintf(stderr, "cabin up: %s is up but degraded (cabin console %s)\n",
+				n->name, n->name);
+			return 1;
 		}
 		if (!qemu_node_pid(n)) {
 			fprintf(stderr, "cabin up: %s: QEMU exited before the node was ready\n",
@@ -268,6 +280,14 @@ static int node_prepare(const struct up_opts *o, const struct qemu_node *n)
 	}
 	if (rc < 0) {
 		fprintf(stderr, "cabin up: %s: preparing %s: %s\n", n->name, n->dir, strerror(-rc));
+		return rc;
+	}
+	if (o->config_drive) {
+		char cfg[4200];
+		qemu_node_path(n, "config-2.img", cfg, sizeof(cfg));
+		if ((rc = copy_image(o->config_drive, cfg)) < 0)
+			fprintf(stderr, "cabin up: %s: config drive %s: %s\n", n->name,
+				o->config_drive, strerror(-rc));
 		return rc;
 	}
 	if ((rc = qemu_config_drive(n, o->user_data, why, sizeof(why))) < 0)

@@ -26,6 +26,8 @@ expect_fail 2 "--accel warp: expected" "$CABIN" up --accel warp
 expect_fail 2 "--memory 1: expected" "$CABIN" up --memory 1
 expect_fail 2 "unrecognized option" "$CABIN" down --bogus
 expect_fail 2 "--follow is for cabin console" "$CABIN" status --follow
+expect_fail 2 "--user-data and --config-drive exclude each other" "$CABIN" up --user-data x --config-drive y
+expect_fail 1 "user data $TMP/none.yaml: No such file" "$CABIN" up --state "$TMP/st" --user-data "$TMP/none.yaml"
 expect_fail 2 "--timeout -1: expected 1-86400 seconds" "$CABIN" down --timeout -1
 expect_fail 2 "--timeout 99999999999: expected" "$CABIN" down --timeout 99999999999
 for cmd in build up down kill status console; do

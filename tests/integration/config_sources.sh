@@ -1,0 +1,53 @@
+# Configuration sources found on block devices: an OpenStack config drive as iso9660
+# with only a dated version directory, a NoCloud seed on FAT, and a truncated ISO whose
+# label is intact but whose files are gone (the node must come up degraded, saying why).
+# The user data written by `cabin up --user-data` is covered by boot.sh's config drive.
+source tests/integration/lib.sh
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
+command -v genisoimage >/dev/null || skip "genisoimage not installed"
+[[ -f $IMAGE ]] || fail "$IMAGE missing: run make first"
+export MTOOLS_SKIP_CHECK=1
+
+# boot NAME DRIVE: boots with DRIVE as the config disk; leaves the console in $TMP/NAME.log
+boot() {
+	local state=$TMP/state-$1
+	CLEANUP+=("'$CABIN' kill --state '$state' >/dev/null 2>&1")
+	UP_RC=0
+	"$CABIN" up --state "$state" --image "$IMAGE" --accel tcg --timeout 600 \
+		--config-drive "$2" >"$TMP/$1.up" || UP_RC=$?
+	cat "$TMP/$1.up"
+	"$CABIN" kill --state "$state" >/dev/null
+	cp "$state/node1/serial.log" "$TMP/$1.log"
+}
+
+note "config drive, iso9660, dated version directory only"
+mkdir -p "$TMP/cd/openstack/2018-08-27" "$TMP/cd/openstack/2015-10-15"
+echo '{"uuid": "u-new", "hostname": "new"}' >"$TMP/cd/openstack/2018-08-27/meta_data.json"
+echo '{"uuid": "u-old", "hostname": "old"}' >"$TMP/cd/openstack/2015-10-15/meta_data.json"
+printf '#cloud-config\nhostname: iso\n' >"$TMP/cd/openstack/2018-08-27/user_data"
+genisoimage -quiet -V config-2 -J -r -o "$TMP/cd.iso" "$TMP/cd"
+boot iso "$TMP/cd.iso"
+[[ $UP_RC -eq 0 ]] || fail "cabin up exited $UP_RC"
+grep -q ' source=config-drive ' "$TMP/iso.up" || fail "iso9660 config drive not used"
+sz() { stat -c %s "$1"; }
+grep -q "cabin: config: config-drive on /dev/vdb, openstack/2018-08-27: meta data $(sz "$TMP/cd/openstack/2018-08-27/meta_data.json") bytes, user data $(sz "$TMP/cd/openstack/2018-08-27/user_data") bytes" \
+	"$TMP/iso.log" || { grep 'cabin: config' "$TMP/iso.log"; fail "not the newest dated directory"; }
+
+note "NoCloud seed on FAT"
+truncate -s 4M "$TMP/seed.img"
+mformat -i "$TMP/seed.img" -v cidata ::
+printf 'instance-id: i-1\nlocal-hostname: seed\n' >"$TMP/meta-data"
+printf '#cloud-config\nhostname: seed\n' >"$TMP/user-data"
+mcopy -i "$TMP/seed.img" "$TMP/meta-data" "$TMP/user-data" ::/
+boot nocloud "$TMP/seed.img"
+[[ $UP_RC -eq 0 ]] || fail "cabin up exited $UP_RC"
+grep -q ' source=nocloud ' "$TMP/nocloud.up" || fail "NoCloud seed not used"
+grep -q "cabin: config: nocloud on /dev/vdb: meta data $(sz "$TMP/meta-data") bytes, user data $(sz "$TMP/user-data") bytes, network data 0 bytes" \
+	"$TMP/nocloud.log" || { grep 'cabin: config' "$TMP/nocloud.log"; fail "NoCloud files"; }
+
+note "truncated ISO: degraded, with the reason, and still up"
+head -c 40960 "$TMP/cd.iso" >"$TMP/short.iso"
+boot short "$TMP/short.iso"
+[[ $UP_RC -eq 1 ]] || fail "cabin up should exit 1 for a degraded node, not $UP_RC"
+grep -Eq '^node1: cabin: degraded reason="[^"]*(/dev/vdb|config drive)[^"]*" version=[^ ]+ hostname=[^ ]+ source=[a-z-]+ addrs=[^ ]+ boot_ms=[0-9]+$' \
+	"$TMP/short.up" || fail "no degraded line naming the drive"
