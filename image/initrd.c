@@ -119,16 +119,14 @@ static int add_module_stage(struct img_build *b, struct img_cpio *c, struct dirs
 	return rc;
 }
 
-/* Computes the module closure and adds the modules with their load lists: the boot
- * stage (lib/modules/cabin.list, loaded before the ready line) and the after-ready stage
- * (cabin-late.list). Closing over the boot names first makes the boot closure a prefix
- * of the whole one. */
+/* Computes the module closure and adds the modules with one load list per stage. Closing
+ * over the names of the stages so far, stage by stage, makes each closure a prefix of the
+ * next, so a stage's list is what its closure adds. */
 static int add_modules(struct img_build *b, struct img_cpio *c, struct dirset *d,
 		       struct img_err *err)
 {
 	char path[4200], *dep = NULL, *builtin = NULL, **names = NULL;
-	size_t dep_len, bl_len, nnames, nboot;
-	struct img_kmods all = { 0 }, boot = { 0 };
+	size_t dep_len, bl_len, nnames, end[IMG_STAGES], from = 0, count[IMG_STAGES] = { 0 };
 	snprintf(path, sizeof(path), "%s/modules.dep", b->modules);
 	int rc = read_whole(path, &dep, &dep_len);
 	if (rc < 0)
@@ -137,28 +135,25 @@ static int add_modules(struct img_build *b, struct img_cpio *c, struct dirset *d
 	snprintf(path, sizeof(path), "%s/modules.builtin", b->modules);
 	if (read_whole(path, &builtin, &bl_len) < 0)
 		builtin = NULL;
-	rc = img_read_names(b->module_list, &names, &nnames, &nboot, err);
+	rc = img_read_names(b->module_list, &names, &nnames, end, err);
 	if (rc == 0)
 		rc = img_manifest_add(b->man, "module-list", b->module_list, err);
+	for (int s = 0; rc == 0 && s < IMG_STAGES; s++) {
+		struct img_kmods upto = { 0 };
+		rc = img_kmod_closure(dep, dep_len, builtin, (const char *const *)names, end[s],
+				      &upto, err);
+		if (rc == 0)
+			rc = add_module_stage(b, c, d, &upto, from, upto.n, img_stage_lists[s], err);
+		count[s] = upto.n - from;
+		from = upto.n;
+		img_kmods_free(&upto);
+	}
 	if (rc == 0)
-		rc = img_kmod_closure(dep, dep_len, builtin, (const char *const *)names, nnames,
-				      &all, err);
-	if (rc == 0)
-		rc = img_kmod_closure(dep, dep_len, builtin, (const char *const *)names, nboot,
-				      &boot, err);
-	if (rc == 0)
-		rc = add_module_stage(b, c, d, &all, 0, boot.n, "lib/modules/cabin.list", err);
-	if (rc == 0)
-		rc = add_module_stage(b, c, d, &all, boot.n, all.n, "lib/modules/cabin-late.list",
-				      err);
-	if (rc == 0)
-		img_step(b, "modules: %zu at boot, %zu after ready (closure of %zu listed) for %s",
-			 boot.n, all.n - boot.n, nnames, b->kver);
+		img_step(b, "modules: %zu at boot, %zu for CD-ROMs, %zu after ready (closure of %zu "
+			 "listed) for %s", count[0], count[1], count[2], nnames, b->kver);
 	free(dep);
 	free(builtin);
 	img_names_free(names);
-	img_kmods_free(&all);
-	img_kmods_free(&boot);
 	return rc;
 }
 

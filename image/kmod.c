@@ -198,33 +198,40 @@ static int name_ok(const char *s)
 	return 1;
 }
 
-/* Handles a "[section]" line: returns 1 if it was one, or IMG_EARG if unknown or out of
- * order. Names before "[after-ready]" are boot names. */
-static int read_section(const char *s, const char *path, int lineno, int *late, size_t n,
-			size_t *nboot, struct img_err *err)
+const char *const img_stage_names[IMG_STAGES] = { "boot", "cdrom", "after-ready" };
+const char *const img_stage_lists[IMG_STAGES] = { "lib/modules/cabin.list",
+						  "lib/modules/cabin-cdrom.list",
+						  "lib/modules/cabin-late.list" };
+
+/* Handles a "[section]" line: returns 1 if it was one (moving *stage on and closing the
+ * stages before it at n), or IMG_EARG if unknown or out of order. */
+static int read_section(const char *s, const char *path, int lineno, int *stage, size_t n,
+			size_t end[IMG_STAGES], struct img_err *err)
 {
 	if (s[0] != '[')
 		return 0;
-	if (strcmp(s, "[boot]") == 0 && !*late)
-		return 1;
-	if (strcmp(s, "[after-ready]") == 0 && !*late) {
-		*late = 1;
-		*nboot = n;
+	for (int i = *stage; i < IMG_STAGES; i++) {
+		size_t len = strlen(img_stage_names[i]);
+		if (strncmp(s + 1, img_stage_names[i], len) != 0 || strcmp(s + 1 + len, "]") != 0)
+			continue;
+		for (; *stage < i; (*stage)++)
+			end[*stage] = n;
 		return 1;
 	}
-	return img_fail(err, IMG_EARG, "%s:%d: '%s': expected [boot] or [after-ready], in that "
-			"order", path, lineno, s);
+	return img_fail(err, IMG_EARG, "%s:%d: '%s': expected [boot], [cdrom] or [after-ready], "
+			"in that order", path, lineno, s);
 }
 
-int img_read_names(const char *path, char ***names, size_t *n, size_t *nboot,
+int img_read_names(const char *path, char ***names, size_t *n, size_t end[IMG_STAGES],
 		   struct img_err *err)
 {
 	FILE *f = fopen(path, "re");
 	char line[256];
-	int lineno = 0, rc = 0, late = 0;
+	int lineno = 0, rc = 0, stage = IMG_STAGE_BOOT;
 	*names = NULL;
 	*n = 0;
-	*nboot = 0;
+	for (int i = 0; i < IMG_STAGES; i++)
+		end[i] = 0;
 	if (!f) {
 		int e = errno;
 		return img_fail(err, -e, "%s: %s", path, strerror(e));
@@ -236,7 +243,7 @@ int img_read_names(const char *path, char ***names, size_t *n, size_t *nboot,
 		s[strcspn(s, " \t\r\n")] = '\0';
 		if (!*s)
 			continue;
-		int sec = read_section(s, path, lineno, &late, *n, nboot, err);
+		int sec = read_section(s, path, lineno, &stage, *n, end, err);
 		if (sec) {
 			rc = sec < 0 ? sec : 0;
 			continue;
@@ -257,13 +264,14 @@ int img_read_names(const char *path, char ***names, size_t *n, size_t *nboot,
 		nn[++*n] = NULL;
 	}
 	fclose(f);
-	if (!late)
-		*nboot = *n;
+	for (; stage < IMG_STAGES; stage++)
+		end[stage] = *n;
 	if (rc < 0) {
 		img_names_free(*names);
 		*names = NULL;
 		*n = 0;
-		*nboot = 0;
+		for (int i = 0; i < IMG_STAGES; i++)
+			end[i] = 0;
 	}
 	return rc;
 }

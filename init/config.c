@@ -1,19 +1,27 @@
 /* Where the node's configuration comes from, decided in a fixed order so that there is
- * no race: a config drive or NoCloud seed once block devices have settled; else nothing
- * (the metadata service and cabin.config= come later). Problems with a source that was
+ * no race: a config drive or NoCloud seed on a disk once block devices have settled, then
+ * on a CD-ROM; else nothing (the metadata service and cabin.config= come later). Problems with a source that was
  * found make the node degraded, never stop it. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../lib/log.h"
 #include "cabind.h"
 
 #define SETTLE_MAX_MS 3000
+#define CDROM_LIST "/lib/modules/cabin-cdrom.list"
 
 void config_load(struct cabind *c)
 {
 	struct cfg_files f;
 	int rc = cfgsrc_read_drive(&f, SETTLE_MAX_MS);
+	/* CD-ROM drivers are costly to probe: only when the virtio disks had nothing */
+	if (rc == 0 && access(CDROM_LIST, R_OK) == 0) {
+		log_info("config: nothing on the disks; looking at CD-ROM drives");
+		modules_load_list(CDROM_LIST);
+		rc = cfgsrc_read_drive(&f, SETTLE_MAX_MS);
+	}
 	if (rc < 0) {
 		log_warnx("config: %s", f.error);
 		snprintf(c->degraded, sizeof(c->degraded), "%s", f.error);

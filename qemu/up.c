@@ -37,8 +37,9 @@ static void up_usage(FILE *out)
 		"  --state DIR          state directory (default %s)\n"
 		"  --memory MB          guest memory (default 256)\n"
 		"  --user-data FILE     cloud-init user data for the nodes' config drive\n"
-		"  --config-drive FILE  attach this disk image (an OpenStack config drive or a\n"
-		"                       NoCloud seed, iso9660 or FAT) instead of writing one\n"
+		"  --config-drive FILE  attach this image (an OpenStack config drive or a NoCloud\n"
+		"                       seed) instead of writing one: an iso9660 image as a\n"
+		"                       CD-ROM, as OpenStack does, anything else as a disk\n"
 		"  --accel MODE         auto (default: KVM if the guest makes progress under it\n"
 		"                       within %d s, else TCG), kvm or tcg\n"
 		"  --timeout SECONDS    how long to wait for the ready line (default 300)\n"
@@ -173,6 +174,18 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
+/* An iso9660 image has "CD001" in its first volume descriptor, at 32 KiB. */
+static int is_iso(const char *path)
+{
+	char magic[5];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = pread(fd, magic, sizeof(magic), 32769);
+	close(fd);
+	return n == 5 && memcmp(magic, "CD001", 5) == 0;
+}
+
 /* Starts QEMU daemonized; returns 0 once it has forked into the background. */
 static int node_spawn(const struct qemu_node *n, const struct up_opts *o, const char *accel)
 {
@@ -184,8 +197,10 @@ static int node_spawn(const struct qemu_node *n, const struct up_opts *o, const 
 	qemu_node_path(n, "qemu.pid", pid, sizeof(pid));
 	qemu_node_path(n, "config-2.img", cfg, sizeof(cfg));
 	snprintf(drive, sizeof(drive), "file=%s,format=qcow2,if=none,id=disk0", disk);
-	snprintf(cfgdrive, sizeof(cfgdrive), "file=%s,format=raw,if=none,id=cfg0,readonly=on",
-		 cfg);
+	/* an ISO goes in a CD-ROM drive, as OpenStack attaches config drives */
+	int cd = is_iso(cfg);
+	snprintf(cfgdrive, sizeof(cfgdrive), "file=%s,format=raw,if=none,id=cfg0,readonly=on%s",
+		 cfg, cd ? ",media=cdrom" : "");
 	snprintf(ser, sizeof(ser), "file:%s", serial);
 	snprintf(qmparg, sizeof(qmparg), "unix:%s,server=on,wait=off", qmp);
 	snprintf(machine, sizeof(machine), "q35,accel=%s", accel);
@@ -200,7 +215,7 @@ static int node_spawn(const struct qemu_node *n, const struct up_opts *o, const 
 		       "-machine", machine, "-m", mem, "-nodefaults", "-no-user-config",
 		       "-display", "none", "-serial", ser, "-qmp", qmparg,
 		       "-drive", drive, "-device", "virtio-blk-pci,drive=disk0,bootindex=1",
-		       "-drive", cfgdrive, "-device", "virtio-blk-pci,drive=cfg0",
+		       "-drive", cfgdrive, "-device", cd ? "ide-cd,drive=cfg0" : "virtio-blk-pci,drive=cfg0",
 		       "-netdev", "user,id=net0",
 		       "-device", "virtio-net-pci,netdev=net0",
 		       "-device", "virtio-rng-pci", "-daemonize", "-pidfile", pid,

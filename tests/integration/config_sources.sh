@@ -1,5 +1,6 @@
-# Configuration sources found on block devices: an OpenStack config drive as iso9660
-# with only a dated version directory, a NoCloud seed on FAT, and a truncated ISO whose
+# Configuration sources found on block devices: an OpenStack config drive as iso9660 on a
+# CD-ROM with only dated version directories, a NoCloud seed on a FAT disk, and a
+# truncated ISO whose
 # label is intact but whose files are gone (the node must come up degraded, saying why).
 # The user data written by `cabin up --user-data` is covered by boot.sh's config drive.
 source tests/integration/lib.sh
@@ -20,7 +21,7 @@ boot() {
 	cp "$state/node1/serial.log" "$TMP/$1.log"
 }
 
-note "config drive, iso9660, dated version directory only"
+note "config drive, iso9660 on a CD-ROM (as OpenStack attaches it), dated version directory only"
 mkdir -p "$TMP/cd/openstack/2018-08-27" "$TMP/cd/openstack/2015-10-15"
 echo '{"uuid": "u-new", "hostname": "new"}' >"$TMP/cd/openstack/2018-08-27/meta_data.json"
 echo '{"uuid": "u-old", "hostname": "old"}' >"$TMP/cd/openstack/2015-10-15/meta_data.json"
@@ -30,7 +31,9 @@ boot iso "$TMP/cd.iso"
 [[ $UP_RC -eq 0 ]] || fail "cabin up exited $UP_RC"
 grep -q ' source=config-drive ' "$TMP/iso.up" || fail "iso9660 config drive not used"
 sz() { stat -c %s "$1"; }
-grep -q "cabin: config: config-drive on /dev/vdb, openstack/2018-08-27: meta data $(sz "$TMP/cd/openstack/2018-08-27/meta_data.json") bytes, user data $(sz "$TMP/cd/openstack/2018-08-27/user_data") bytes" \
+grep -q 'cabin: config: nothing on the disks; looking at CD-ROM drives' "$TMP/iso.log" ||
+	fail "CD-ROM drivers were not loaded"
+grep -q "cabin: config: config-drive on /dev/sr0, openstack/2018-08-27: meta data $(sz "$TMP/cd/openstack/2018-08-27/meta_data.json") bytes, user data $(sz "$TMP/cd/openstack/2018-08-27/user_data") bytes" \
 	"$TMP/iso.log" || { grep 'cabin: config' "$TMP/iso.log"; fail "not the newest dated directory"; }
 
 note "NoCloud seed on FAT"
@@ -49,5 +52,5 @@ note "truncated ISO: degraded, with the reason, and still up"
 head -c 40960 "$TMP/cd.iso" >"$TMP/short.iso"
 boot short "$TMP/short.iso"
 [[ $UP_RC -eq 1 ]] || fail "cabin up should exit 1 for a degraded node, not $UP_RC"
-grep -Eq '^node1: cabin: degraded reason="[^"]*(/dev/vdb|config drive)[^"]*" version=[^ ]+ hostname=[^ ]+ source=[a-z-]+ addrs=[^ ]+ boot_ms=[0-9]+$' \
+grep -Eq '^node1: cabin: degraded reason="[^"]*(/dev/sr0|config drive)[^"]*" version=[^ ]+ hostname=[^ ]+ source=[a-z-]+ addrs=[^ ]+ boot_ms=[0-9]+$' \
 	"$TMP/short.up" || fail "no degraded line naming the drive"

@@ -58,6 +58,9 @@ for m in vxlan bridge tun overlay ext4; do
 	grep -q "/$m.ko$" "$TMP/x/lib/modules/cabin-late.list" || fail "$m not loaded after ready"
 done
 ! grep -q '/vxlan.ko$' "$TMP/x/lib/modules/cabin.list" || fail "vxlan in the boot stage"
+for m in ahci ata_piix sr_mod; do
+	grep -q "/$m.ko$" "$TMP/x/lib/modules/cabin-cdrom.list" || fail "$m not in the CD-ROM stage"
+done
 [[ -z $(sort "$TMP"/x/lib/modules/cabin*.list | uniq -d) ]] || fail "a module in both stages"
 while read -r ko; do
 	grep -qx "${ko#/}" "$TMP/list" || fail "listed module $ko is not in the initramfs"

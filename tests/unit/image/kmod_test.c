@@ -85,36 +85,47 @@ static void test_read_names(void)
 	char *dir = tu_tmpdir(), *p = tu_join(dir, "mods.txt");
 	const char good[] = "# comment\nvirtio_net\n\n  ext4   # trailing\nvirtio-rng\n";
 	char **names;
-	size_t n, nboot;
+	size_t n, end[IMG_STAGES];
 	struct img_err err = { "" };
 	TU_EQ_INT(tu_write_file(p, good, sizeof(good) - 1), 0);
-	TU_EQ_INT(img_read_names(p, &names, &n, &nboot, &err), 0);
+	TU_EQ_INT(img_read_names(p, &names, &n, end, &err), 0);
 	TU_EQ_INT(n, 3);
-	TU_EQ_INT(nboot, 3);	/* no sections: everything loads at boot */
+	TU_EQ_INT(end[IMG_STAGE_BOOT], 3);	/* no sections: everything loads at boot */
+	TU_EQ_INT(end[IMG_STAGE_CDROM], 3);
+	TU_EQ_INT(end[IMG_STAGE_LATE], 3);
 	TU_EQ_STR(names[1], "ext4");
 	TU_EQ_STR(names[2], "virtio-rng");
 	TU_CHECK(names[3] == NULL);
 	img_names_free(names);
 	const char bad[] = "virtio_net\next4.ko\n";
 	TU_EQ_INT(tu_write_file(p, bad, sizeof(bad) - 1), 0);
-	TU_EQ_INT(img_read_names(p, &names, &n, &nboot, &err), IMG_EARG);
+	TU_EQ_INT(img_read_names(p, &names, &n, end, &err), IMG_EARG);
 	TU_CHECK(strstr(err.msg, ":2:") != NULL);
-	TU_CHECK(img_read_names("/nonexistent/x", &names, &n, &nboot, &err) < 0);
+	TU_CHECK(img_read_names("/nonexistent/x", &names, &n, end, &err) < 0);
 
 	const char staged[] = "[boot]\nvirtio_net\n[after-ready]\nvxlan\nbridge\n";
 	TU_EQ_INT(tu_write_file(p, staged, sizeof(staged) - 1), 0);
-	TU_EQ_INT(img_read_names(p, &names, &n, &nboot, &err), 0);
+	TU_EQ_INT(img_read_names(p, &names, &n, end, &err), 0);
 	TU_EQ_INT(n, 3);
-	TU_EQ_INT(nboot, 1);
+	TU_EQ_INT(end[IMG_STAGE_BOOT], 1);
+	TU_EQ_INT(end[IMG_STAGE_CDROM], 1);	/* an absent stage is empty */
+	TU_EQ_INT(end[IMG_STAGE_LATE], 3);
 	TU_EQ_STR(names[1], "vxlan");
+	img_names_free(names);
+	const char all3[] = "virtio_net\n[cdrom]\nsr_mod\nahci\n[after-ready]\nvxlan\n";
+	TU_EQ_INT(tu_write_file(p, all3, sizeof(all3) - 1), 0);
+	TU_EQ_INT(img_read_names(p, &names, &n, end, &err), 0);
+	TU_EQ_INT(end[IMG_STAGE_BOOT], 1);
+	TU_EQ_INT(end[IMG_STAGE_CDROM], 3);
+	TU_EQ_INT(end[IMG_STAGE_LATE], 4);
 	img_names_free(names);
 	const char unknown[] = "virtio_net\n[later]\nvxlan\n";
 	TU_EQ_INT(tu_write_file(p, unknown, sizeof(unknown) - 1), 0);
-	TU_EQ_INT(img_read_names(p, &names, &n, &nboot, &err), IMG_EARG);
+	TU_EQ_INT(img_read_names(p, &names, &n, end, &err), IMG_EARG);
 	TU_CHECK(strstr(err.msg, ":2: '[later]'") != NULL);
 	const char backwards[] = "[after-ready]\nvxlan\n[boot]\nvirtio_net\n";
 	TU_EQ_INT(tu_write_file(p, backwards, sizeof(backwards) - 1), 0);
-	TU_EQ_INT(img_read_names(p, &names, &n, &nboot, &err), IMG_EARG);
+	TU_EQ_INT(img_read_names(p, &names, &n, end, &err), IMG_EARG);
 	tu_rmrf(dir);
 	free(p);
 	free(dir);
