@@ -28,6 +28,7 @@ LIB_SRCS   := lib/log.c lib/ev.c lib/version.c
 INIT_SRCS  := $(wildcard init/*.c)
 IMG_SRCS   := $(filter-out image/cabin.c,$(wildcard image/*.c))
 QEMU_SRCS  := $(wildcard qemu/*.c)
+NET_SRCS   := $(wildcard net/*.c)
 CABIN_SRCS := image/cabin.c $(IMG_SRCS) $(QEMU_SRCS) $(LIB_SRCS)
 
 musl_obj   = $(patsubst %.c,$(BUILD)/obj/musl/%.o,$(1))
@@ -132,6 +133,7 @@ UNIT_DEPS_init  := $(call san_obj,$(filter-out init/main.c,$(INIT_SRCS)) $(LIB_S
                      tests/unit/image/imgtest.c) $(HOSTDEP_LIBS)
 UNIT_DEPS_lib   := $(call san_obj,$(LIB_SRCS))
 UNIT_DEPS_qemu  := $(call san_obj,$(QEMU_SRCS) $(LIB_SRCS))
+UNIT_DEPS_net   := $(call san_obj,$(NET_SRCS) $(LIB_SRCS))
 
 # Keep test objects: they are intermediate files of the chained rules.
 .SECONDARY:
