@@ -70,7 +70,7 @@ int blk_find_label(const char *const *labels, unsigned max_wait_ms, struct blk_f
 	int last_count = -1;
 	for (;;) {
 		int count, rc = blk_scan(labels, found, &count);
-		if (rc != 0)
+		if (rc != 0 || max_wait_ms == 0)
 			return rc;
 		uint64_t now = ev_now_ms();
 		if (count != last_count) {

@@ -61,8 +61,9 @@ struct blk_found {
 	struct fs_probe probe;
 };
 /* Looks on every block device for a filesystem with one of labels (NULL-terminated; case
- * ignored), waiting until devices stop appearing (bounded by max_wait_ms). Returns 1 with
- * found filled, 0 if none carries such a label, or -errno if /sys cannot be read. */
+ * ignored), waiting until devices stop appearing (bounded by max_wait_ms; 0: one look,
+ * for devices already settled). Returns 1 with found filled, 0 if none carries such a
+ * label, or -errno if /sys cannot be read. */
 int blk_find_label(const char *const *labels, unsigned max_wait_ms, struct blk_found *found);
 
 /* config.c: finds and applies the node's configuration before the ready line. */
@@ -83,6 +84,20 @@ struct cfg_files {
  * out->error saying what failed. The buffers are freed with cfgsrc_free. */
 int cfgsrc_read_drive(struct cfg_files *out, unsigned max_wait_ms);
 void cfgsrc_free(struct cfg_files *f);
+
+/* datadisk.c: the data filesystem (label cabin-data) at /var/lib/cabin. */
+#define DATA_LABEL "cabin-data"
+#define DATA_DIR "/var/lib/cabin"
+/* Grows MBR partition partno (1-4) of the 512-byte sector sec0 to end at the last of
+ * disk_sectors, if it is the last partition on the disk. Returns 1 if changed (with the
+ * old and new sector counts), 0 if it already fills the disk, or -EINVAL when sec0 is no
+ * MBR, the entry is empty or a partition lies after it. Pure. */
+int mbr_grow(uint8_t sec0[512], int partno, uint64_t disk_sectors, uint32_t *old_count,
+	     uint32_t *new_count);
+/* Finds the data filesystem, grows its partition and the ext4 on it to the end of the
+ * disk, and mounts it at DATA_DIR; without one, mounts a tmpfs there and sets
+ * c->degraded. */
+void datadisk_setup(struct cabind *c);
 
 /* early.c: what only PID 1 does, before the loop exists. */
 /* Mounts proc, sys, devtmpfs, /run and /tmp and reopens fds 0-2 on /dev/console.

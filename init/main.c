@@ -114,6 +114,7 @@ static void pid1_start(struct cabind *c)
 	power_scan(c);
 	loopback_up();
 	config_load(c);
+	datadisk_setup(c);
 }
 
 static int daemon_options(int argc, char **argv)
