@@ -182,23 +182,7 @@ clean:
 		$(BUILD)/cabin.qcow2 $(BUILD)/cabin.manifest.json
 
 # Also forgets fetched sources, built dependencies, the kernel and node state.
-dist# ---- fuzzing: clang + libFuzzer, FUZZ_TIME seconds per driver ---------------------------
-# clang rejects -Wno-format-truncation under -Werror, hence the flags of its own.
-FUZZ_CC    := clang
-FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
-              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_TIME  ?= 60
-$(BUILD)/fuzz/dhcp_fuzz: tests/fuzz/dhcp_fuzz.c $(wildcard net/dhcp*.c net/dhcp*.h)
-	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
-fuzz-dhcp: $(BUILD)/fuzz/dhcp_fuzz
-	@mkdir -p $(BUILD)/fuzz/corpus/dhcp
-	$< -max_total_time=$(FUZZ_TIME) -max_len=1500 -artifact_prefix=$(BUILD)/fuzz/ \
-		$(BUILD)/fuzz/corpus/dhcp tests/fuzz/corpus/dhcp
-fuzz: fuzz-dhcp
-.PHONY: fuzz fuzz-dhcp
-
-clean:
+distclean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
