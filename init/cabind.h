@@ -25,6 +25,8 @@ struct cabind {
 	char hostname[65];
 	const char *source;	/* where the configuration came from */
 	char degraded[256];	/* why configuration failed; "" when it did not */
+	struct net_state *net;	/* network.c's; NULL before network_start */
+	int ready;		/* the ready (or degraded) line has been printed */
 	uint64_t start_ms;	/* ev_now_ms() when the process started */
 };
 
@@ -135,6 +137,16 @@ void cabind_panic(struct cabind *c, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 2, 3)));
 /* Collects every exited child; returns how many. */
 int reap_children(void);
+
+/* network.c */
+/* Sets links up and starts DHCP on each; calls boot_finish once every link has a lease
+ * or the wait ran out (then c->degraded names the link). */
+void network_start(struct cabind *c);
+/* Releases leases before shutdown. */
+void network_stop(struct cabind *c);
+
+/* main.c: prints the ready line and starts what follows it, once. */
+void boot_finish(struct cabind *c);
 
 /* ready.c */
 /* Prints "cabin: ready version=... hostname=... source=... addrs=... boot_ms=...", or,

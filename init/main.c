@@ -117,6 +117,22 @@ static void pid1_start(struct cabind *c)
 	datadisk_setup(c);
 }
 
+void boot_finish(struct cabind *c)
+{
+	char val[32];
+	int rc;
+	if (c->ready)
+		return;
+	c->ready = 1;
+	ready_announce(c);
+	if (c->pid1 && access(MODULE_LIST_LATE, R_OK) == 0 &&
+	    (rc = modules_load_background(MODULE_LIST_LATE)) < 0)
+		log_warnx("modules: cannot start after-ready loading: %s", strerror(-rc));
+	if (c->pid1 && cmdline_get(c->cmdline, "cabin.debug", val, sizeof(val)) &&
+	    strcmp(val, "panic") == 0)
+		cabind_panic(c, "cabin.debug=panic on the kernel command line");
+}
+
 static int daemon_options(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -183,16 +199,12 @@ int main(int argc, char **argv)
 	int rc = signals_setup(&c);
 	if (rc < 0)
 		cabind_panic(&c, "signals: %s", strerror(-rc));
-	if (c.pid1)
+	if (c.pid1) {
 		pid1_start(&c);
-	ready_announce(&c);
-	if (c.pid1 && access(MODULE_LIST_LATE, R_OK) == 0 &&
-	    (rc = modules_load_background(MODULE_LIST_LATE)) < 0)
-		log_warnx("modules: cannot start after-ready loading: %s", strerror(-rc));
-	char val[32];
-	if (c.pid1 && cmdline_get(c.cmdline, "cabin.debug", val, sizeof(val)) &&
-	    strcmp(val, "panic") == 0)
-		cabind_panic(&c, "cabin.debug=panic on the kernel command line");
+		network_start(&c);	/* calls boot_finish when networking is done */
+	} else {
+		boot_finish(&c);
+	}
 	rc = ev_run(c.loop);
 	cabind_panic(&c, "event loop failed: %s", strerror(-rc));
 }

@@ -103,6 +103,7 @@ void shutdown_now(struct cabind *c, enum power_action act, const char *why)
 		log_info("stopped");
 		exit(0);
 	}
+	network_stop(c);
 	stop_children();
 	sync();
 	unmount_all();

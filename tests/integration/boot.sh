@@ -10,7 +10,7 @@ CLEANUP+=("'$CABIN' kill --state '$STATE' >/dev/null 2>&1")
 
 note "cabin up"
 "$CABIN" up --state "$STATE" --image "$IMAGE" --timeout 600 | tee "$TMP/up.out"
-grep -Eq '^node1: cabin: ready version=[^ ]+ hostname=[a-z0-9.-]+ source=config-drive addrs=[^ ]+ boot_ms=[0-9]+$' \
+grep -Eq '^node1: cabin: ready version=[^ ]+ hostname=[a-z0-9.-]+ source=config-drive addrs=10\.0\.2\.15 boot_ms=[0-9]+$' \
 	"$TMP/up.out" || fail "cabin up did not print the ready line"
 ms=$(sed -n 's/.*boot_ms=\([0-9]*\).*/\1/p' "$TMP/up.out")
 note "boot_ms=$ms (guest time from kernel start)"
@@ -33,6 +33,10 @@ wait_for 60 "after-ready modules" bash -c "'$CABIN' console --state '$STATE' nod
 	grep -Ec 'cabin: modules: [0-9]+ loaded, 0 failed') -eq 2 ]"
 grep -q 'cabin: power: watching .*(Power Button)' "$TMP/console" ||
 	fail "console: power button not watched"
+grep -q 'cabin: dhcp: eth0: 10.0.2.15/24 from 10.0.2.2, lease 86400 s' "$TMP/console" ||
+	fail "console: no DHCP lease from QEMU's user network"
+grep -q 'cabin: net: /etc/resolv.conf: 1 name servers' "$TMP/console" ||
+	fail "console: resolv.conf not written"
 grep -q '^cabin: ready ' "$TMP/console" || fail "console: no ready line"
 expect_fail 1 "no node 'node7'" "$CABIN" console --state "$STATE" node7
 
@@ -68,6 +72,7 @@ log=$STATE/node1/serial.log
 grep -q 'cabin: shutdown action=poweroff reason="power button"' "$log" ||
 	fail "cabind did not see the power button"
 grep -q 'cabin: shutdown complete, poweroff' "$log" || fail "shutdown did not complete"
+grep -q 'cabin: dhcp: eth0: lease gone, address removed' "$log" || fail "no DHCP release at shutdown"
 grep -q 'reboot: Power down' "$log" || fail "kernel did not power down"
 "$CABIN" status --state "$STATE" | grep -Eq '^node1 +stopped' || fail "status after down"
 "$CABIN" down --state "$STATE" | grep -q 'node1: not running' || fail "second down"
