@@ -177,8 +177,39 @@ fuzz-dhcp: $(BUILD)/fuzz/dhcp_fuzz
 fuzz: fuzz-dhcp
 .PHONY: fuzz fuzz-dhcp
 
+# The configuration parsers (pure: no cabind.h) with the pinned libyaml and cJSON, rebuilt
+# for the fuzzer with coverage instrumentation so that it steers through their branches too.
+CONFIG_SRCS := $(addprefix init/,nodeconfig.c config_diag.c config_dump.c config_tree.c \
+               config_yaml.c config_json.c config_walk.c config_check.c cloudconfig.c \
+               writefiles.c cabinconf.c userdata.c userdata_mime.c metadata.c inflate.c \
+               base64.c)
+CONFIG_FUZZERS := userdata metadata inflate
+FUZZ_LIBFLAGS := -g -O1 -w -fsanitize=fuzzer-no-link,address,undefined
+$(BUILD)/fuzz/libyaml.a: $(BUILD)/musl/stamp/libyaml
+	@rm -rf $(BUILD)/fuzz/yaml && mkdir -p $(BUILD)/fuzz/yaml
+	cd $(BUILD)/fuzz/yaml && for f in $(CURDIR)/$(BUILD)/src/libyaml-*/src/*.c; do \
+		$(FUZZ_CC) $(FUZZ_LIBFLAGS) -DYAML_VERSION_MAJOR=0 -DYAML_VERSION_MINOR=2 \
+		-DYAML_VERSION_PATCH=5 -DYAML_VERSION_STRING='"0.2.5"' \
+		-I$(CURDIR)/$(BUILD)/musl/include -c $$f || exit 1; done
+	ar rcs $@ $(BUILD)/fuzz/yaml/*.o
+$(BUILD)/fuzz/libcjson.a: $(BUILD)/musl/stamp/cjson
+	@mkdir -p $(BUILD)/fuzz/cjson
+	$(FUZZ_CC) $(FUZZ_LIBFLAGS) -c -o $(BUILD)/fuzz/cjson/cJSON.o $(BUILD)/src/cjson-*/cJSON.c
+	ar rcs $@ $(BUILD)/fuzz/cjson/cJSON.o
+$(CONFIG_FUZZERS:%=$(BUILD)/fuzz/%_fuzz): $(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c \
+		$(CONFIG_SRCS) $(wildcard init/config*.h init/inflate.h) \
+		$(BUILD)/fuzz/libyaml.a $(BUILD)/fuzz/libcjson.a
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -I$(BUILD)/musl/include -o $@ $(filter %.c %.a,$^)
+$(CONFIG_FUZZERS:%=fuzz-%): fuzz-%: $(BUILD)/fuzz/%_fuzz
+	@mkdir -p $(BUILD)/fuzz/corpus/$*
+	$< -max_total_time=$(FUZZ_TIME) -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
+		-artifact_prefix=$(BUILD)/fuzz/$*- $(BUILD)/fuzz/corpus/$* tests/fuzz/corpus/$*
+fuzz: $(CONFIG_FUZZERS:%=fuzz-%)
+.PHONY: $(CONFIG_FUZZERS:%=fuzz-%)
+
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/test $(BUILD)/cabind $(BUILD)/cabin \
+	rm -rf $(BUILD)/obj $(BUILD)/test $(BUILD)/fuzz $(BUILD)/cabind $(BUILD)/cabin \
 		$(BUILD)/cabin.qcow2 $(BUILD)/cabin.manifest.json
 
 # Also forgets fetched sources, built dependencies, the kernel and node state.

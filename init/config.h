@@ -71,6 +71,7 @@ struct cfg_diag {
 	size_t dropped;			/* not kept: over CFG_DIAG_MAX, or out of memory */
 };
 
+/* Empties d (allocates nothing); cfg_diag_free releases msg and empties it again. */
 void cfg_diag_init(struct cfg_diag *d);
 void cfg_diag_free(struct cfg_diag *d);
 /* Records a message (text is "path: " + the formatted text when path is non-empty). Never

@@ -11,7 +11,7 @@
 
 #include "config.h"
 
-/* ---- config.c: allocation and owned containers ---- */
+/* ---- nodeconfig.c: allocation and owned containers ---- */
 void *cfg_malloc(size_t n);
 void *cfg_realloc(void *p, size_t n);
 void cfg_free(void *p);
@@ -157,7 +157,7 @@ const char *cfg_check_timezone(const char *s);
 const char *cfg_check_label_key(const char *s);
 const char *cfg_check_docker_endpoint(const char *s);
 /* "a.b.c.d/n", octets without leading zeros, host bits zero. NULL with *addr (host order)
- * and *prefix set, or the problem. */
+ * and *prefix set, or the problem; for "host bits set" they hold the network meant. */
 const char *cfg_parse_cidr4(const char *s, uint32_t *addr, int *prefix);
 /* Host name from the first label of name; when name has more labels, it is also the
  * fqdn. Used by hostname keys of every source. Returns 0, or 1 after an error. */
@@ -179,14 +179,18 @@ int cc_write_files(struct cfg_walk *w, const struct cfg_node *v, const char *pat
 		   void *cfg);
 int cabin_apply(struct cfg_walk *w, const struct cfg_node *v, const char *path,
 		void *cfg);
+/* Rules across cabin keys (subnet_len against the network's prefix, tls_cert with
+ * tls_key), checked on what every part of the user data set together. */
+void cabin_check(struct cfg_walk *w, const struct cabin_config *c);
 
 /* ---- userdata.c / userdata_mime.c ---- */
 struct ud_ctx {
 	struct cfg_diag *diag;
 	struct node_config *acc;	/* what every part so far configured */
 	size_t errors;
-	int syntax;			/* an error was a syntax error */
+	int fail;			/* the code of the first error, 0 for a schema error */
 	int depth;			/* nested MIME / gzip */
+	size_t file_bytes;		/* decoded write_files bytes, all parts */
 };
 /* Handles one payload whose kind is found from its first bytes. part (NULL at the top)
  * names a MIME part for notices. Returns 0 or -ENOMEM. */

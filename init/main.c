@@ -17,7 +17,6 @@
 #include "cabind.h"
 
 #define MODULE_LIST "/lib/modules/cabin.list"
-#define MODULE_LIST_LATE "/lib/modules/cabin-late.list"
 
 static void usage(FILE *out)
 {
@@ -115,22 +114,6 @@ static void pid1_start(struct cabind *c)
 	loopback_up();
 	config_load(c);
 	datadisk_setup(c);
-}
-
-void boot_finish(struct cabind *c)
-{
-	char val[32];
-	int rc;
-	if (c->ready)
-		return;
-	c->ready = 1;
-	ready_announce(c);
-	if (c->pid1 && access(MODULE_LIST_LATE, R_OK) == 0 &&
-	    (rc = modules_load_background(MODULE_LIST_LATE)) < 0)
-		log_warnx("modules: cannot start after-ready loading: %s", strerror(-rc));
-	if (c->pid1 && cmdline_get(c->cmdline, "cabin.debug", val, sizeof(val)) &&
-	    strcmp(val, "panic") == 0)
-		cabind_panic(c, "cabin.debug=panic on the kernel command line");
 }
 
 static int daemon_options(int argc, char **argv)
