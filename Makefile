@@ -167,7 +167,7 @@ FUZZ_CC    := clang
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_TIME  ?= 60
-$(BUILD)/fuzz/dhcp_fuzz: tests/fuzz/dhcp_fuzz.c $(wildcard net/dhcp*.c net/dhcp*.h)
+$(BUILD)/fuzz/dhcp_fuzz: tests/fuzz/dhcp_fuzz.c $(filter-out net/dhcpc.%,$(wildcard net/dhcp*.c net/dhcp*.h))
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
 fuzz-dhcp: $(BUILD)/fuzz/dhcp_fuzz
