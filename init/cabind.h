@@ -26,6 +26,7 @@ struct cabind {
 	const char *source;	/* where the configuration came from */
 	char degraded[256];	/* why configuration failed; "" when it did not */
 	struct net_state *net;	/* network.c's; NULL before network_start */
+	struct node_config *config;	/* what the configuration sources said; NULL if none */
 	int ready;		/* the ready (or degraded) line has been printed */
 	uint64_t start_ms;	/* ev_now_ms() when the process started */
 };
@@ -70,6 +71,11 @@ int blk_find_label(const char *const *labels, unsigned max_wait_ms, struct blk_f
 
 /* config.c: finds and applies the node's configuration before the ready line. */
 void config_load(struct cabind *c);
+/* configapply.c: logs the parsers' diagnostics (the first error makes the node degraded),
+ * sets the host name and writes write_files. */
+struct node_config;
+struct cfg_diag;
+void config_apply(struct cabind *c, struct node_config *cfg, struct cfg_diag *diag);
 
 /* configsrc.c: configuration from a config drive or NoCloud seed. */
 struct cfg_files {

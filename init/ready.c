@@ -28,6 +28,9 @@ static void ready_addrs(char *out, size_t outlen)
 				a = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
 			else
 				continue;
+			/* link-local IPv6 reaches no one beyond the link: not worth listing */
+			if (fam == AF_INET6 && IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)a))
+				continue;
 			char txt[INET6_ADDRSTRLEN];
 			if (!inet_ntop(fam, a, txt, sizeof(txt)))
 				continue;
