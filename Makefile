@@ -24,7 +24,7 @@ MUSLFLAGS  := -Os $(WARN) $(DEFS) $(REPRO) -ffunction-sections -fdata-sections \
 MUSLLD     := -static -s -Wl,--gc-sections
 
 # ---- sources -------------------------------------------------------------------------
-LIB_SRCS   := lib/log.c lib/ev.c lib/version.c
+LIB_SRCS   := lib/log.c lib/ev.c lib/version.c lib/fsutil.c
 INIT_SRCS  := $(wildcard init/*.c)
 IMG_SRCS   := $(filter-out image/cabin.c,$(wildcard image/*.c))
 QEMU_SRCS  := $(wildcard qemu/*.c)

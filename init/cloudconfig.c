@@ -92,16 +92,6 @@ static int cc_manage_resolv(struct cfg_walk *w, const struct cfg_node *v, const 
 	return 0;
 }
 
-static int ignore_sub(struct cfg_walk *w, const struct cfg_entry *e, const char *path,
-		      void *t)
-{
-	char kpath[CFG_PATH_MAX + 1];
-	(void)t;
-	cfg_path_key(kpath, path, e->key);
-	cfg_wignored(w, e->line, kpath, "not supported by cabin");
-	return 0;
-}
-
 /* ---- resolv_conf ---- */
 
 static int rc_nameservers(struct cfg_walk *w, const struct cfg_node *v, const char *path,
@@ -179,7 +169,7 @@ static int cc_resolv(struct cfg_walk *w, const struct cfg_node *v, const char *p
 	if (v->type == CFG_T_NULL)
 		return 0;
 	return cfg_walk_map(w, v, path, resolv_keys, sizeof(resolv_keys) / sizeof(*resolv_keys),
-			    ignore_sub, r);
+			    cfg_ignore_unknown, r);
 }
 
 /* ---- ntp ---- */
@@ -217,7 +207,7 @@ static int cc_ntp(struct cfg_walk *w, const struct cfg_node *v, const char *path
 	if (v->type == CFG_T_NULL)
 		return 0;
 	return cfg_walk_map(w, v, path, ntp_keys, sizeof(ntp_keys) / sizeof(*ntp_keys),
-			    ignore_sub, &((struct cc_doc *)t)->cfg->ntp);
+			    cfg_ignore_unknown, &((struct cc_doc *)t)->cfg->ntp);
 }
 
 /* ---- the top level ---- */

@@ -103,6 +103,9 @@ void cfg_wwarn(struct cfg_walk *w, unsigned line, const char *path, const char *
 	__attribute__((format(printf, 4, 5)));
 void cfg_wignored(struct cfg_walk *w, unsigned line, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* A callback for unknown keys of a map: notes each once as ignored ("not supported by
+ * cabin"), never an error. t is unused. Returns 0. */
+int cfg_ignore_unknown(struct cfg_walk *w, const struct cfg_entry *e, const char *path, void *t);
 /* A node's or key's line in the outer input (0 stays 0). */
 unsigned cfg_wline(const struct cfg_walk *w, unsigned line);
 

@@ -226,3 +226,12 @@ int cfg_unknown_strict(struct cfg_walk *w, const struct cfg_entry *e, const char
 	cfg_werr(w, e->line, kpath, "unknown key");
 	return 0;
 }
+
+int cfg_ignore_unknown(struct cfg_walk *w, const struct cfg_entry *e, const char *path, void *t)
+{
+	char kpath[CFG_PATH_MAX + 1];
+	(void)t;
+	cfg_path_key(kpath, path, e->key);
+	cfg_wignored(w, e->line, kpath, "not supported by cabin");
+	return 0;
+}

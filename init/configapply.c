@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/fsutil.h"
 #include "../lib/log.h"
 #include "cabind.h"
 #include "config.h"
@@ -26,24 +27,9 @@ static void log_diag(const struct cfg_diag *d)
 		log_info("config: %zu more messages not shown", d->dropped);
 }
 
-static int mkdir_parents(const char *path)
-{
-	char buf[512];
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return 0;
-}
-
 static int write_one(const struct cfg_file *f)
 {
-	int rc = mkdir_parents(f->path);
+	int rc = fs_mkdirs(f->path, 0);
 	if (rc < 0)
 		return rc;
 	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (f->append ? O_APPEND : O_TRUNC);

@@ -205,16 +205,6 @@ static const struct cfg_key wf_keys[] = {
 	{ "defer", wf_defer },
 };
 
-static int wf_unknown(struct cfg_walk *w, const struct cfg_entry *e, const char *path,
-		      void *t)
-{
-	char kpath[CFG_PATH_MAX + 1];
-	(void)t;
-	cfg_path_key(kpath, path, e->key);
-	cfg_wignored(w, e->line, kpath, "not supported by cabin");
-	return 0;
-}
-
 /* One entry: walked, decoded and appended to cfg->files, or freed. */
 static int wf_item(struct cfg_walk *w, const struct cfg_node *v, const char *path,
 		   struct node_config *cfg)
@@ -222,7 +212,7 @@ static int wf_item(struct cfg_walk *w, const struct cfg_node *v, const char *pat
 	struct wf_item it = { .f = { .mode = 0644 } };
 	size_t errors = w->errors;
 	int rc = cfg_walk_map(w, v, path, wf_keys, sizeof(wf_keys) / sizeof(*wf_keys),
-			      wf_unknown, &it);
+			      cfg_ignore_unknown, &it);
 	int is_map = v->type == CFG_T_MAP || v->type == CFG_T_NULL;
 	if (rc == 0 && is_map && !it.path) {
 		char ppath[CFG_PATH_MAX + 1];

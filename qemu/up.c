@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../lib/fsutil.h"
 #include "qemu.h"
 
 struct up_opts {
@@ -157,23 +158,6 @@ static int copy_image(const char *src, const char *dst)
 	return rc;
 }
 
-static int mkdir_p(const char *path)
-{
-	char buf[4096];
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* An iso9660 image has "CD001" in its first volume descriptor, at 32 KiB. */
 static int is_iso(const char *path)
 {
@@ -288,7 +272,7 @@ static void write_accel(const struct qemu_node *n, const char *accel)
 static int node_prepare(const struct up_opts *o, const struct qemu_node *n)
 {
 	char disk[4200], why[512];
-	int rc = mkdir_p(n->dir);
+	int rc = fs_mkdirs(n->dir, 1);
 	if (rc == 0) {
 		qemu_node_path(n, "disk.qcow2", disk, sizeof(disk));
 		rc = copy_image(o->image, disk);
@@ -401,7 +385,7 @@ int qemu_up_main(int argc, char **argv)
 		fprintf(stderr, "cabin up: image %s: not a regular file\n", o.image);
 		return 1;
 	}
-	if ((rc = mkdir_p(o.state)) < 0) {
+	if ((rc = fs_mkdirs(o.state, 1)) < 0) {
 		fprintf(stderr, "cabin up: state dir %s: %s\n", o.state, strerror(-rc));
 		return 1;
 	}
