@@ -131,7 +131,8 @@ void network_start(struct cabind *c)
 		rc = dhcpc_start(d, c->loop, ns->nlfd, &links[i], c->hostname,
 				 ev_now_ms() ^ ((uint64_t)links[i].index << 32), on_lease, c);
 		if (rc < 0) {
-			log_warnx("net: %s: DHCP: %s", links[i].name, strerror(rc < -4095 ? EIO : -rc));
+			log_warnx("net: %s: DHCP: %s", links[i].name,
+				  rc <= -1300 && rc > -1400 ? dhcp_strerror(rc) : strerror(-rc));
 			continue;
 		}
 		ns->n++;
