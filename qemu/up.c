@@ -17,7 +17,7 @@
 
 struct up_opts {
 	int nodes;
-	const char *image, *state, *accel, *user_data, *config_drive;
+	const char *image, *state, *accel, *user_data, *config_drive, *network;
 	unsigned memory_mb;
 	unsigned timeout_s;
 };
@@ -26,12 +26,14 @@ static void up_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: cabin up [-n N] [--image FILE] [--state DIR] [--memory MB]\n"
-		"                [--accel auto|kvm|tcg] [--timeout SECONDS]\n"
+		"                [--accel auto|kvm|tcg] [--network user|isolated]\n"
+		"                [--user-data FILE | --config-drive FILE] [--timeout SECONDS]\n"
 		"\n"
 		"Boots the appliance under QEMU in the background and waits for each node's\n"
-		"ready line, which it prints (exit status 1 if a node comes up degraded). Each node gets a fresh copy of the image, a serial\n"
-		"log and a QMP socket in STATE/nodeN/, and a config drive (config-2, as\n"
-		"OpenStack makes it) naming the node and carrying the user data.\n"
+		"ready line, which it prints (exit status 1 if a node comes up degraded).\n"
+		"Each node gets a fresh copy of the image, a serial log and a QMP socket in\n"
+		"STATE/nodeN/, and a config drive (config-2, as OpenStack makes it) naming\n"
+		"the node and carrying the user data.\n"
 		"\n"
 		"  -n, --nodes N        number of nodes (default 1; clusters come later)\n"
 		"  --image FILE         qcow2 to boot (default %s)\n"
@@ -43,6 +45,8 @@ static void up_usage(FILE *out)
 		"                       CD-ROM, as OpenStack does, anything else as a disk\n"
 		"  --accel MODE         auto (default: KVM if the guest makes progress under it\n"
 		"                       within %d s, else TCG), kvm or tcg\n"
+		"  --network MODE       user (default: QEMU user networking, with its DHCP\n"
+		"                       server) or isolated (a NIC on a link of its own)\n"
 		"  --timeout SECONDS    how long to wait for the ready line (default 300)\n"
 		"  -h, --help           this help\n",
 		QEMU_DEFAULT_IMAGE, QEMU_DEFAULT_STATE, QEMU_KVM_PROBE_S);
@@ -70,6 +74,7 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "user-data", required_argument, NULL, 'u' },
 		{ "config-drive", required_argument, NULL, 'c' },
+		{ "network", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -87,6 +92,14 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 		case 'i': o->image = optarg; break;
 		case 'u': o->user_data = optarg; break;
 		case 'c': o->config_drive = optarg; break;
+		case 'N':
+			if (strcmp(optarg, "user") && strcmp(optarg, "isolated")) {
+				fprintf(stderr, "cabin up: --network %s: expected user or isolated\n",
+					optarg);
+				return 2;
+			}
+			o->network = optarg;
+			break;
 		case 's': o->state = optarg; break;
 		case 'a':
 			if (strcmp(optarg, "auto") && strcmp(optarg, "kvm") && strcmp(optarg, "tcg")) {
@@ -200,7 +213,8 @@ static int node_spawn(const struct qemu_node *n, const struct up_opts *o, const 
 		       "-display", "none", "-serial", ser, "-qmp", qmparg,
 		       "-drive", drive, "-device", "virtio-blk-pci,drive=disk0,bootindex=1",
 		       "-drive", cfgdrive, "-device", cd ? "ide-cd,drive=cfg0" : "virtio-blk-pci,drive=cfg0",
-		       "-netdev", "user,id=net0",
+		       "-netdev", strcmp(o->network, "isolated") ? "user,id=net0" :
+							     "hubport,id=net0,hubid=0",
 		       "-device", "virtio-net-pci,netdev=net0",
 		       "-device", "virtio-rng-pci", "-daemonize", "-pidfile", pid,
 		       (char *)NULL);
@@ -366,7 +380,7 @@ static int node_up(const struct up_opts *o, int i)
 int qemu_up_main(int argc, char **argv)
 {
 	struct up_opts o = { .nodes = 1, .image = QEMU_DEFAULT_IMAGE, .state = QEMU_DEFAULT_STATE,
-			     .accel = "auto", .memory_mb = 256, .timeout_s = 300 };
+			     .accel = "auto", .memory_mb = 256, .timeout_s = 300, .network = "user" };
 	int rc = up_parse(argc, argv, &o);
 	if (rc >= 0)
 		return rc;

@@ -23,6 +23,7 @@ expect_fail 2 "unknown command 'frobnicate'" "$CABIN" frobnicate
 expect_fail 2 "unrecognized option" "$CABIN" up --bogus
 expect_fail 2 "-n 0: expected" "$CABIN" up -n 0
 expect_fail 2 "--accel warp: expected" "$CABIN" up --accel warp
+expect_fail 2 "--network wifi: expected user or isolated" "$CABIN" up --network wifi
 expect_fail 2 "--memory 1: expected" "$CABIN" up --memory 1
 expect_fail 2 "unrecognized option" "$CABIN" down --bogus
 expect_fail 2 "--follow is for cabin console" "$CABIN" status --follow
