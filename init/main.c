@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../lib/log.h"
@@ -98,6 +99,14 @@ static void pid1_config(struct cabind *c)
 		log_warn("init: sethostname %s", c->hostname);
 }
 
+/* Milliseconds since the kernel started, for the boot phase log (cabin.log=debug). */
+static unsigned long long since_boot_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (unsigned long long)ts.tv_sec * 1000u + (unsigned long long)ts.tv_nsec / 1000000u;
+}
+
 static void pid1_start(struct cabind *c)
 {
 	int rc = early_mounts();
@@ -109,11 +118,15 @@ static void pid1_start(struct cabind *c)
 	early_disable_cad();
 	if ((rc = power_setup(c)) < 0)
 		log_warnx("power: uevent socket: %s", strerror(-rc));
+	log_debug("boot: init at %llu ms", since_boot_ms());
 	modules_load_list(MODULE_LIST);
 	power_scan(c);
 	loopback_up();
+	log_debug("boot: modules at %llu ms", since_boot_ms());
 	config_load(c);
+	log_debug("boot: configuration at %llu ms", since_boot_ms());
 	datadisk_setup(c);
+	log_debug("boot: data disk at %llu ms", since_boot_ms());
 }
 
 static int daemon_options(int argc, char **argv)
