@@ -189,6 +189,59 @@ struct cabin_config {
 	size_t n_labels, cap_labels;
 };
 
+/* ---- network configuration ------------------------------------------------------------
+ * From OpenStack network_data.json or NoCloud network-config (v1 or v2): how each link is
+ * to be configured. Fixed-size, nothing owned. Links named here are configured as said;
+ * links not named get DHCPv4. Matching a link to a real interface (by MAC, else by name)
+ * is cabind's job, not the parser's. */
+#define NETCFG_LINKS_MAX 16
+#define NETCFG_ADDRS_MAX 8		/* per link */
+#define NETCFG_ROUTES_MAX 16		/* per link */
+#define NETCFG_DNS_MAX 8
+#define NETCFG_SEARCH_MAX 6
+
+struct netcfg_addr {
+	int family;			/* AF_INET or AF_INET6 */
+	uint8_t addr[16];		/* network byte order; AF_INET uses the first 4 */
+	int prefix;
+};
+
+struct netcfg_route {
+	int family;
+	uint8_t dst[16];		/* all zero with prefix 0: the default route */
+	int prefix;
+	uint8_t gw[16];
+	int has_gw;			/* 0: on-link */
+	uint32_t metric;		/* 0: not given */
+};
+
+struct netcfg_link {
+	char id[CFG_NAME_MAX + 1];	/* network_data link id, v1 name, v2 key */
+	char name[16];			/* interface name to match when there is no MAC ("eth0") */
+	uint8_t mac[6];
+	int has_mac;
+	unsigned mtu;			/* 0: not given */
+	int dhcp4;			/* configure IPv4 by DHCP */
+	int ipv6_auto;			/* dhcp6 / slaac asked for: left to the kernel's SLAAC */
+	struct netcfg_addr addrs[NETCFG_ADDRS_MAX];
+	size_t n_addrs;
+	struct netcfg_route routes[NETCFG_ROUTES_MAX];	/* a subnet's gateway is a default route */
+	size_t n_routes;
+	unsigned line;			/* where the link is defined, for messages; 0 unknown */
+	char path[CFG_PATH_MAX + 1];	/* "links[1]", "config[0]", "ethernets.eth0" */
+};
+
+struct net_config {
+	int present;			/* a network configuration was parsed */
+	char source[CFG_SOURCE_MAX + 1];	/* "network_data.json", "network-config" */
+	struct netcfg_link links[NETCFG_LINKS_MAX];
+	size_t n_links;
+	struct netcfg_addr dns[NETCFG_DNS_MAX];
+	size_t n_dns;
+	char search[NETCFG_SEARCH_MAX][CFG_FQDN_MAX + 1];
+	size_t n_search;
+};
+
 struct node_config {
 	char hostname[CFG_HOSTNAME_MAX + 1];	/* one label: "node-1" */
 	char fqdn[CFG_FQDN_MAX + 1];		/* "node-1.example.org" */
@@ -201,6 +254,7 @@ struct node_config {
 	struct cfg_resolv resolv;
 	struct cfg_ntp ntp;
 	struct cabin_config cabin;
+	struct net_config net;		/* a later source's replaces an earlier one's whole */
 };
 
 /* Sets cfg to "nothing configured". Allocates nothing; cannot fail. */
@@ -247,6 +301,18 @@ int meta_parse_openstack(const char *json, size_t len, const char *source,
  * At most CFG_META_MAX. */
 int meta_parse_nocloud(const char *data, size_t len, const char *source,
 		       struct node_config *cfg, struct cfg_diag *diag);
+
+/* OpenStack network_data.json: links (ethernet_mac_address, mtu; types other than physical
+ * ones get a notice), networks (ipv4 / ipv6 static with ip_address, netmask, routes;
+ * ipv4_dhcp; ipv6_dhcp / ipv6_slaac), services of type dns. A network naming an unknown
+ * link is an error. At most CFG_META_MAX. Sets cfg->net whole. */
+int net_parse_openstack(const char *json, size_t len, const char *source,
+			struct node_config *cfg, struct cfg_diag *diag);
+/* NoCloud network-config, YAML or JSON, version 1 (config: physical, nameserver, route) or
+ * version 2 (ethernets), optionally under a top-level "network:" key. Bonds, VLANs and
+ * bridges get a notice. At most CFG_META_MAX. Sets cfg->net whole. */
+int net_parse_nocloud(const char *data, size_t len, const char *source,
+		      struct node_config *cfg, struct cfg_diag *diag);
 
 /* ---- allocation ------------------------------------------------------------------------
  * Every allocation this module makes (not libyaml's or cJSON's own) goes through one

@@ -268,6 +268,8 @@ int node_config_merge(struct node_config *d, struct node_config *s)
 	move_list(&d->ntp.servers, &s->ntp.servers);
 	move_list(&d->ntp.pools, &s->ntp.pools);
 	merge_cabin(&d->cabin, &s->cabin);
+	if (s->net.present)
+		d->net = s->net;
 	node_config_free(s);
 	return 0;
 }
