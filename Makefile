@@ -25,6 +25,7 @@ MUSLLD     := -static -s -Wl,--gc-sections
 
 # ---- sources -------------------------------------------------------------------------
 LIB_SRCS   := lib/log.c lib/ev.c lib/version.c lib/fsutil.c
+HTTP_SRCS  := lib/http.c
 INIT_SRCS  := $(wildcard init/*.c)
 IMG_SRCS   := $(filter-out image/cabin.c,$(wildcard image/*.c))
 QEMU_SRCS  := $(wildcard qemu/*.c)
@@ -95,14 +96,16 @@ $(HOSTDEPS)/libcjson.a: $(BUILD)/musl/stamp/cjson
 	ar rcs $@ $(HOSTDEPS)/cjson/cJSON.o
 HOSTDEP_LIBS := $(HOSTDEPS)/libyaml.a $(HOSTDEPS)/libcjson.a
 # cabind's own libraries (static, musl), in link order.
-CABIND_LIBS := -L$(BUILD)/musl/lib -lyaml -lcjson
+CABIND_LIBS := -L$(BUILD)/musl/lib -lyaml -lcjson -lcurl -lnghttp2 -lmbedtls -lmbedx509 -lmbedcrypto
+# Host builds of lib/http.c (unit tests, the sanitized cabind) use Debian's libcurl.
+HOST_CURL := -lcurl
 
 # ---- cabind: static, musl, stripped ---------------------------------------------------
 $(BUILD)/obj/musl/%.o: %.c | $(DEP_STAMPS)
 	@mkdir -p $(@D)
 	$(MUSLCC) $(MUSLFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/cabind: $(call musl_obj,$(INIT_SRCS) $(NET_SRCS) $(LIB_SRCS)) $(DEP_STAMPS)
+$(BUILD)/cabind: $(call musl_obj,$(INIT_SRCS) $(NET_SRCS) $(LIB_SRCS) $(HTTP_SRCS)) $(DEP_STAMPS)
 	$(MUSLCC) $(MUSLFLAGS) $(MUSLLD) -o $@ $(filter %.o,$^) $(CABIND_LIBS)
 
 # ---- cabin: the host CLI --------------------------------------------------------------
@@ -129,9 +132,9 @@ UNIT_TESTS := $(patsubst tests/unit/%_test.c,$(BUILD)/test/unit/%_test,\
                 $(wildcard tests/unit/*/*_test.c))
 UNIT_HELPERS = $(call san_obj,$(filter-out %_test.c,$(wildcard tests/unit/$(1)/*.c)))
 UNIT_DEPS_image := $(call san_obj,$(IMG_SRCS) $(LIB_SRCS))
-UNIT_DEPS_init  := $(call san_obj,$(filter-out init/main.c,$(INIT_SRCS)) $(NET_SRCS) $(LIB_SRCS) \
+UNIT_DEPS_init  := $(call san_obj,$(filter-out init/main.c,$(INIT_SRCS)) $(NET_SRCS) $(LIB_SRCS) $(HTTP_SRCS) \
                      tests/unit/image/imgtest.c) $(HOSTDEP_LIBS)
-UNIT_DEPS_lib   := $(call san_obj,$(LIB_SRCS))
+UNIT_DEPS_lib   := $(call san_obj,$(LIB_SRCS) $(HTTP_SRCS))
 UNIT_DEPS_qemu  := $(call san_obj,$(QEMU_SRCS) $(LIB_SRCS))
 UNIT_DEPS_net   := $(call san_obj,$(NET_SRCS) $(LIB_SRCS))
 
@@ -142,15 +145,16 @@ $(BUILD)/test/unit/%_test: $(BUILD)/obj/san/tests/unit/%_test.o \
 		$$(UNIT_DEPS_$$(firstword $$(subst /, ,$$*))) \
 		$$(call UNIT_HELPERS,$$(firstword $$(subst /, ,$$*)))
 	@mkdir -p $(@D)
-	$(CC) $(SANFLAGS) -o $@ $^
+	$(CC) $(SANFLAGS) -o $@ $^ $(HOST_CURL)
 
 $(BUILD)/test/cabin: $(call san_obj,$(CABIN_SRCS))
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^
 
-$(BUILD)/test/cabind: $(call san_obj,$(INIT_SRCS) $(NET_SRCS) $(LIB_SRCS)) $(HOSTDEP_LIBS)
+$(BUILD)/test/cabind: $(call san_obj,$(INIT_SRCS) $(NET_SRCS) $(LIB_SRCS) $(HTTP_SRCS)) \
+		$(HOSTDEP_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(SANFLAGS) -o $@ $^
+	$(CC) $(SANFLAGS) -o $@ $^ $(HOST_CURL)
 
 check: $(UNIT_TESTS)
 	@tests/run.sh unit $(UNIT_TESTS)
