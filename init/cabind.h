@@ -10,6 +10,16 @@
 #include "../lib/ev.h"
 #include "../lib/version.h"
 
+struct http;
+
+/* Where configuration comes from over the network, when it does. */
+enum remote_kind {
+	REMOTE_NONE,
+	REMOTE_CABIN_CONFIG,	/* cabin.config=URL: user data */
+	REMOTE_NOCLOUD,		/* ds=nocloud;s=URL: meta-data, user-data, network-config */
+	REMOTE_METADATA,	/* the OpenStack (or EC2) metadata service */
+};
+
 enum power_action { POWER_NONE, POWER_OFF, POWER_REBOOT, POWER_HALT };
 
 struct cabind {
@@ -27,6 +37,9 @@ struct cabind {
 	char degraded[256];	/* why configuration failed; "" when it did not */
 	struct net_state *net;	/* network.c's; NULL before network_start */
 	struct node_config *config;	/* what the configuration sources said; NULL if none */
+	enum remote_kind remote;	/* configuration to fetch once the network is up */
+	char remote_url[256];		/* its URL (the seed's base for nocloud) */
+	struct http *http;		/* the HTTP client, once something needs one */
 	int ready;		/* the ready (or degraded) line has been printed */
 	uint64_t start_ms;	/* ev_now_ms() when the process started */
 };
@@ -42,6 +55,10 @@ const char *power_name(enum power_action act);
 /* Returns 1 if name is a usable host name: 1-64 of [A-Za-z0-9.-], no leading '-' or
  * '.', no empty label. */
 int hostname_valid(const char *name);
+/* The value of cloud-init's ds= (from the kernel command line or the SMBIOS serial):
+ * "nocloud;s=URL" or "nocloud-net;seedfrom=URL". Returns 1 with the seed URL copied into
+ * url ("" when there is none; truncated to urllen), 0 when ds names another data source. */
+int ds_nocloud_url(const char *ds, char *url, size_t urllen);
 
 /* probe.c: which filesystem a block device holds, from its first bytes (pure). */
 enum fs_type { FS_UNKNOWN, FS_ISO9660, FS_VFAT, FS_EXT4 };
@@ -70,7 +87,18 @@ struct blk_found {
 int blk_find_label(const char *const *labels, unsigned max_wait_ms, struct blk_found *found);
 
 /* config.c: finds and applies the node's configuration before the ready line. */
+struct cfg_files;
+/* Looks for a config drive or NoCloud seed and applies it; when there is none (or the
+ * command line names a URL) sets c->remote for config_fetch_start. */
 void config_load(struct cabind *c);
+/* Parses the files of one source (meta data first, then network data, then user data)
+ * and applies them: c->config is set. */
+void config_use(struct cabind *c, const struct cfg_files *f);
+
+/* configfetch.c: configuration over HTTP, once the network is up. Fetches what
+ * c->remote names (retrying with backoff while the network has an address, bounded),
+ * applies it, then calls boot_finish. With nothing to fetch, calls boot_finish at once. */
+void config_fetch_start(struct cabind *c);
 /* configapply.c: logs the parsers' diagnostics (the first error makes the node degraded),
  * sets the host name and writes write_files. */
 struct node_config;
@@ -79,7 +107,9 @@ void config_apply(struct cabind *c, struct node_config *cfg, struct cfg_diag *di
 
 /* configsrc.c: configuration from a config drive or NoCloud seed. */
 struct cfg_files {
-	const char *kind;	/* "config-drive" or "nocloud" */
+	const char *kind;	/* "config-drive", "nocloud", "metadata-service",
+				 * "nocloud-net" or "cabin.config" */
+	int openstack;		/* meta and network data are OpenStack's JSON */
 	char dev[64];		/* the device it came from */
 	char version[32];	/* config drive: the openstack/<version> read */
 	char *meta, *user, *network;	/* NUL-terminated, or NULL when absent */
@@ -148,6 +178,9 @@ int reap_children(void);
 /* Sets links up and starts DHCP on each; calls boot_finish once every link has a lease
  * or the wait ran out (then c->degraded names the link). */
 void network_start(struct cabind *c);
+/* Applies a network configuration that arrived over the network (static addresses,
+ * routes, DNS of the links it names; links on DHCP keep it). */
+void network_config_late(struct cabind *c);
 /* Releases leases before shutdown. */
 void network_stop(struct cabind *c);
 

@@ -88,3 +88,32 @@ int hostname_valid(const char *name)
 	}
 	return 1;
 }
+
+/* One "key=value" field of a ds= value, between p and the next ';'. */
+static int ds_field(const char *p, const char *end, const char *key, char *out, size_t outlen)
+{
+	size_t k = strlen(key);
+	if ((size_t)(end - p) <= k || strncmp(p, key, k) != 0 || p[k] != '=')
+		return 0;
+	copy_value(p + k + 1, end, out, outlen);
+	return 1;
+}
+
+int ds_nocloud_url(const char *ds, char *url, size_t urllen)
+{
+	const char *semi = strchr(ds, ';');
+	size_t n = semi ? (size_t)(semi - ds) : strlen(ds);
+	if (!((n == 7 && strncmp(ds, "nocloud", 7) == 0) ||
+	      (n == 11 && strncmp(ds, "nocloud-net", 11) == 0)))
+		return 0;
+	url[0] = '\0';
+	for (const char *p = semi; p && *p; p = strchr(p, ';')) {
+		p++;
+		const char *end = strchr(p, ';');
+		if (!end)
+			end = p + strlen(p);
+		if (!ds_field(p, end, "s", url, urllen))
+			ds_field(p, end, "seedfrom", url, urllen);
+	}
+	return 1;
+}

@@ -1,5 +1,5 @@
 /* Acting on the node's configuration once parsed: the host name, and write_files (the
- * cloud-init key that makes sense without a shell). Every diagnostic of the parsers is
+ * cloud-init key that makes sense without a shell); resolv.conf is the network's. Every diagnostic of the parsers is
  * logged once; the first error makes the node degraded. */
 #include <errno.h>
 #include <fcntl.h>
@@ -67,6 +67,17 @@ static void apply_hostname(struct cabind *c, const struct node_config *cfg)
 		log_warn("config: sethostname %s", name);
 }
 
+/* Keys that parse but that the appliance has nothing to act on yet: said once, plainly. */
+static void note_unapplied(const struct node_config *cfg)
+{
+	if (cfg->ntp.servers.n || cfg->ntp.pools.n || cfg->ntp.enabled == 1)
+		log_info("config: ntp: not applied: cabin has no NTP client; the clock is the "
+			 "hypervisor's (kvm-clock)");
+	if (cfg->timezone[0])
+		log_info("config: timezone %s: not applied: the appliance has no zone data and "
+			 "keeps UTC", cfg->timezone);
+}
+
 void config_apply(struct cabind *c, struct node_config *cfg, struct cfg_diag *diag)
 {
 	log_diag(diag);
@@ -74,6 +85,7 @@ void config_apply(struct cabind *c, struct node_config *cfg, struct cfg_diag *di
 	if (err && !c->degraded[0])
 		cfg_msg_format(err, c->degraded, sizeof(c->degraded));
 	apply_hostname(c, cfg);
+	note_unapplied(cfg);
 	for (size_t i = 0; i < cfg->n_files; i++) {
 		int rc = write_one(&cfg->files[i]);
 		if (rc < 0)

@@ -139,6 +139,7 @@ int cfgsrc_read_drive(struct cfg_files *out, unsigned max_wait_ms)
 		return rc;
 	snprintf(out->dev, sizeof(out->dev), "%s", found.dev);
 	out->kind = fs_label_is(&found.probe, "config-2") ? "config-drive" : "nocloud";
+	out->openstack = strcmp(out->kind, "config-drive") == 0;
 	char dev[80];
 	snprintf(dev, sizeof(dev), "/dev/%s", found.dev);
 	mkdir("/run/cabin", 0755);

@@ -222,6 +222,17 @@ int dhcpc_start(struct dhcpc *d, struct ev_loop *loop, int nlfd, const struct nl
 	return 0;
 }
 
+void dhcpc_link(struct dhcpc *d, int up)
+{
+	struct dhcp_actions a;
+	if (d->pfd <= 0)
+		return;
+	log_info("dhcp: %s: carrier %s%s", d->ifname, up ? "back" : "lost",
+		 up ? "; confirming the lease" : "");
+	if (dhcp_link(&d->core, ev_now_ms(), up, &a) == 0)
+		dhcpc_do(d, &a);
+}
+
 void dhcpc_stop(struct dhcpc *d)
 {
 	struct dhcp_actions a;

@@ -24,6 +24,9 @@ struct dhcpc {
  * and must stay put while running; nlfd is borrowed. Returns 0 or a negative code. */
 int dhcpc_start(struct dhcpc *d, struct ev_loop *loop, int nlfd, const struct nl_link *link,
 		const char *hostname, uint64_t seed, dhcpc_lease_fn *on_lease, void *arg);
+/* Tells the client the link's carrier changed: down, it stays quiet; up, it confirms its
+ * lease (INIT-REBOOT) or starts over, at once. */
+void dhcpc_link(struct dhcpc *d, int up);
 /* Releases the lease (if any) and closes the link's socket. */
 void dhcpc_stop(struct dhcpc *d);
 

@@ -40,6 +40,13 @@ struct nl_link {
 
 /* Opens a NETLINK_ROUTE socket (close(2) it). Returns the fd or -errno. */
 int nl_open(void);
+/* Opens a non-blocking NETLINK_ROUTE socket that hears of every link change (close(2)
+ * it). Returns the fd or -errno. */
+int nl_open_monitor(void);
+/* Reads one datagram from a monitor socket: the links it announces (RTM_NEWLINK) go to
+ * out[max]. Returns how many were stored, -EAGAIN when nothing is queued, -ENOBUFS when
+ * the kernel dropped events (list the links again), -EBADMSG, or another -errno. */
+int nl_monitor_read(int fd, struct nl_link *out, int max);
 /* Lists links into out[max]; returns how many there are (may exceed max) or -errno. */
 int nl_links(int fd, struct nl_link *out, int max);
 /* Sets a link up or down and, if mtu is not 0, its MTU. Returns 0 or -errno. */

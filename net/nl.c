@@ -119,6 +119,39 @@ static int link_msg(const struct nlmsghdr *nh, void *arg)
 	return 0;
 }
 
+int nl_open_monitor(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+int nl_monitor_read(int fd, struct nl_link *out, int max)
+{
+	static uint8_t buf[16384];
+	struct sockaddr_nl from;
+	socklen_t fl = sizeof(from);
+	ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+	if (n < 0)
+		return -errno;
+	if (from.nl_pid != 0)
+		return 0;	/* not from the kernel */
+	struct links_ctx c = { .out = out, .max = max };
+	size_t left = (size_t)n;
+	for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, left);
+	     nh = NLMSG_NEXT(nh, left))
+		if (nh->nlmsg_type == RTM_NEWLINK && link_msg(nh, &c) < 0)
+			return -EBADMSG;
+	return c.count < max ? c.count : max;
+}
+
 int nl_links(int fd, struct nl_link *out, int max)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };

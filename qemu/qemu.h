@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #define QEMU_DEFAULT_STATE "build/state"
+#define QEMU_EXTRA_MAX 32	/* cabin up --qemu-arg */
 #define QEMU_DEFAULT_IMAGE "build/cabin.qcow2"
 
 /* Subcommands; argv[0] is the subcommand name. Return the process exit status. */

@@ -20,14 +20,18 @@ struct up_opts {
 	const char *image, *state, *accel, *user_data, *config_drive, *network;
 	unsigned memory_mb;
 	unsigned timeout_s;
+	int no_config_drive;
+	const char *extra[QEMU_EXTRA_MAX];	/* --qemu-arg, in order */
+	int n_extra;
 };
 
 static void up_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: cabin up [-n N] [--image FILE] [--state DIR] [--memory MB]\n"
-		"                [--accel auto|kvm|tcg] [--network user|isolated]\n"
-		"                [--user-data FILE | --config-drive FILE] [--timeout SECONDS]\n"
+		"                [--accel auto|kvm|tcg] [--network user[,OPTS]|isolated]\n"
+		"                [--user-data FILE | --config-drive FILE | --no-config-drive]\n"
+		"                [--qemu-arg ARG]... [--timeout SECONDS]\n"
 		"\n"
 		"Boots the appliance under QEMU in the background and waits for each node's\n"
 		"ready line, which it prints (exit status 1 if a node comes up degraded).\n"
@@ -43,10 +47,17 @@ static void up_usage(FILE *out)
 		"  --config-drive FILE  attach this image (an OpenStack config drive or a NoCloud\n"
 		"                       seed) instead of writing one: an iso9660 image as a\n"
 		"                       CD-ROM, as OpenStack does, anything else as a disk\n"
+		"  --no-config-drive    no config drive: the node asks the metadata service, as\n"
+		"                       on a cloud without config drives\n"
 		"  --accel MODE         auto (default: KVM if the guest makes progress under it\n"
 		"                       within %d s, else TCG), kvm or tcg\n"
 		"  --network MODE       user (default: QEMU user networking, with its DHCP\n"
-		"                       server) or isolated (a NIC on a link of its own)\n"
+		"                       server) or isolated (a NIC on a link of its own);\n"
+		"                       user,OPTS adds QEMU -netdev user options, e.g.\n"
+		"                       user,guestfwd=tcp:169.254.169.254:80-cmd:CMD to serve\n"
+		"                       a metadata service from the host\n"
+		"  --qemu-arg ARG       pass ARG to QEMU as it is (repeat for each word), e.g.\n"
+		"                       a second NIC or -smbios type=1,serial=ds=nocloud;s=URL\n"
 		"  --timeout SECONDS    how long to wait for the ready line (default 300)\n"
 		"  -h, --help           this help\n",
 		QEMU_DEFAULT_IMAGE, QEMU_DEFAULT_STATE, QEMU_KVM_PROBE_S);
@@ -75,6 +86,8 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 		{ "user-data", required_argument, NULL, 'u' },
 		{ "config-drive", required_argument, NULL, 'c' },
 		{ "network", required_argument, NULL, 'N' },
+		{ "no-config-drive", no_argument, NULL, 'C' },
+		{ "qemu-arg", required_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -93,12 +106,21 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 		case 'u': o->user_data = optarg; break;
 		case 'c': o->config_drive = optarg; break;
 		case 'N':
-			if (strcmp(optarg, "user") && strcmp(optarg, "isolated")) {
-				fprintf(stderr, "cabin up: --network %s: expected user or isolated\n",
-					optarg);
+			if (strcmp(optarg, "user") && strcmp(optarg, "isolated") &&
+			    strncmp(optarg, "user,", 5)) {
+				fprintf(stderr, "cabin up: --network %s: expected user, user,OPTS or "
+					"isolated\n", optarg);
 				return 2;
 			}
 			o->network = optarg;
+			break;
+		case 'C': o->no_config_drive = 1; break;
+		case 'q':
+			if (o->n_extra == QEMU_EXTRA_MAX) {
+				fprintf(stderr, "cabin up: more than %d --qemu-arg\n", QEMU_EXTRA_MAX);
+				return 2;
+			}
+			o->extra[o->n_extra++] = optarg;
 			break;
 		case 's': o->state = optarg; break;
 		case 'a':
@@ -130,8 +152,9 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 		fprintf(stderr, "cabin up: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	if (o->user_data && o->config_drive) {
-		fprintf(stderr, "cabin up: --user-data and --config-drive exclude each other\n");
+	if (!!o->user_data + !!o->config_drive + o->no_config_drive > 1) {
+		fprintf(stderr, "cabin up: --user-data, --config-drive and --no-config-drive "
+			"exclude each other\n");
 		return 2;
 	}
 	return -1;
@@ -204,20 +227,35 @@ static int node_spawn(const struct qemu_node *n, const struct up_opts *o, const 
 	snprintf(mem, sizeof(mem), "%u", o->memory_mb);
 	unlink(qmp);
 	unlink(serial);
+	char netdev[1024];
+	snprintf(netdev, sizeof(netdev), "%s%s", strcmp(o->network, "isolated") ?
+		 "user,id=net0" : "hubport,id=net0,hubid=0",
+		 strncmp(o->network, "user,", 5) ? "" : o->network + 4);
+	const char *argv[64 + QEMU_EXTRA_MAX] = {
+		"qemu-system-x86_64", "-name", n->name, "-machine", machine, "-m", mem,
+		"-nodefaults", "-no-user-config", "-display", "none", "-serial", ser,
+		"-qmp", qmparg, "-drive", drive,
+		"-device", "virtio-blk-pci,drive=disk0,bootindex=1",
+		"-netdev", netdev, "-device", "virtio-net-pci,netdev=net0",
+		"-device", "virtio-rng-pci", "-daemonize", "-pidfile", pid,
+	};
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	if (!o->no_config_drive) {
+		argv[argc++] = "-drive";
+		argv[argc++] = cfgdrive;
+		argv[argc++] = "-device";
+		argv[argc++] = cd ? "ide-cd,drive=cfg0" : "virtio-blk-pci,drive=cfg0";
+	}
+	for (int i = 0; i < o->n_extra; i++)
+		argv[argc++] = o->extra[i];
+	argv[argc] = NULL;
 	pid_t child = fork();
 	if (child < 0)
 		return -errno;
 	if (child == 0) {
-		execlp("qemu-system-x86_64", "qemu-system-x86_64", "-name", n->name,
-		       "-machine", machine, "-m", mem, "-nodefaults", "-no-user-config",
-		       "-display", "none", "-serial", ser, "-qmp", qmparg,
-		       "-drive", drive, "-device", "virtio-blk-pci,drive=disk0,bootindex=1",
-		       "-drive", cfgdrive, "-device", cd ? "ide-cd,drive=cfg0" : "virtio-blk-pci,drive=cfg0",
-		       "-netdev", strcmp(o->network, "isolated") ? "user,id=net0" :
-							     "hubport,id=net0,hubid=0",
-		       "-device", "virtio-net-pci,netdev=net0",
-		       "-device", "virtio-rng-pci", "-daemonize", "-pidfile", pid,
-		       (char *)NULL);
+		execvp(argv[0], (char *const *)argv);
 		fprintf(stderr, "cabin up: cannot run qemu-system-x86_64: %s\n",
 			strerror(errno));
 		_exit(127);
@@ -295,6 +333,8 @@ static int node_prepare(const struct up_opts *o, const struct qemu_node *n)
 		fprintf(stderr, "cabin up: %s: preparing %s: %s\n", n->name, n->dir, strerror(-rc));
 		return rc;
 	}
+	if (o->no_config_drive)
+		return 0;
 	if (o->config_drive) {
 		char cfg[4200];
 		qemu_node_path(n, "config-2.img", cfg, sizeof(cfg));

@@ -17,3 +17,56 @@ grep -Eq '^node1: cabin: degraded reason="eth0: no DHCP answer in 15 s" version=
 	"$TMP/up" || fail "no degraded line naming the link"
 "$CABIN" down --state "$STATE" | grep -q 'node1: powered off cleanly' ||
 	fail "no clean power-off while DHCP keeps trying"
+
+command -v genisoimage >/dev/null || skip "genisoimage not installed"
+# boot NAME DRIVE ARGS...: a config drive and a second NIC (MAC 52:54:00:00:00:02) on a
+# link of its own; console in $TMP/NAME.log
+boot2() {
+	local name=$1 drive=$2 state=$TMP/state-$1
+	shift 2
+	CLEANUP+=("'$CABIN' kill --state '$state' >/dev/null 2>&1")
+	UP_RC=0
+	"$CABIN" up --state "$state" --image "$IMAGE" --accel tcg --timeout 600 \
+		--config-drive "$drive" --qemu-arg -netdev --qemu-arg hubport,id=net1,hubid=1 \
+		--qemu-arg -device --qemu-arg virtio-net-pci,netdev=net1,mac=52:54:00:00:00:02 \
+		>"$TMP/$name.up" || UP_RC=$?
+	cat "$TMP/$name.up"
+	cp "$state/node1/serial.log" "$TMP/$name.log"
+	"$CABIN" kill --state "$state" >/dev/null
+}
+
+note "network_data.json: DHCP on the first NIC, a static address, route and MTU on the second"
+d=$TMP/cd/openstack/latest
+mkdir -p "$d"
+echo '{"uuid": "u-net", "hostname": "net-1"}' >"$d/meta_data.json"
+cat >"$d/network_data.json" <<'JSON'
+{"links": [
+   {"id": "tapA", "type": "ovs", "ethernet_mac_address": "52:54:00:12:34:56", "mtu": 1500},
+   {"id": "tapB", "type": "phy", "ethernet_mac_address": "52:54:00:00:00:02", "mtu": 1400}],
+ "networks": [
+   {"id": "net0", "link": "tapA", "type": "ipv4_dhcp"},
+   {"id": "net1", "link": "tapB", "type": "ipv4", "ip_address": "192.168.77.10",
+    "netmask": "255.255.255.0",
+    "routes": [{"network": "10.99.0.0", "netmask": "255.255.0.0", "gateway": "192.168.77.1"}]}],
+ "services": [{"type": "dns", "address": "192.168.77.53"}]}
+JSON
+genisoimage -quiet -V config-2 -J -r -o "$TMP/net.iso" "$TMP/cd"
+boot2 static "$TMP/net.iso"
+[[ $UP_RC -eq 0 ]] || fail "cabin up exited $UP_RC"
+grep -Eq '^node1: cabin: ready version=[^ ]+ hostname=net-1 source=config-drive addrs=10\.0\.2\.15,192\.168\.77\.10 boot_ms=[0-9]+$' \
+	"$TMP/static.up" || fail "no ready line with the DHCP and the static address"
+grep -q 'net: eth1: 192.168.77.10/24 (network_data.json)' "$TMP/static.log" ||
+	fail "static address not logged"
+grep -q 'net: eth1: route 10.99.0.0/16 via 192.168.77.1' "$TMP/static.log" ||
+	fail "static route not added"
+grep -q 'net: eth1: MTU 1400' "$TMP/static.log" || fail "MTU not set"
+grep -q 'net: /etc/resolv.conf from network_data.json' "$TMP/static.log" ||
+	fail "DNS service from network_data.json not used"
+
+note "network_data.json naming a MAC no NIC has: degraded, naming file, link and MAC; still up"
+sed -i 's/52:54:00:00:00:02/52:54:00:99:99:99/' "$d/network_data.json"
+genisoimage -quiet -V config-2 -J -r -o "$TMP/badmac.iso" "$TMP/cd"
+boot2 badmac "$TMP/badmac.iso"
+[[ $UP_RC -eq 1 ]] || fail "cabin up should exit 1 for a degraded node, not $UP_RC"
+grep -Eq '^node1: cabin: degraded reason="network_data.json: links\[1\]: no interface with 52:54:00:99:99:99" version=[^ ]+ hostname=net-1 source=config-drive addrs=10\.0\.2\.15 boot_ms=[0-9]+$' \
+	"$TMP/badmac.up" || fail "no degraded line naming the unknown MAC"

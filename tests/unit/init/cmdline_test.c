@@ -69,6 +69,29 @@ static void test_hostname(void)
 	TU_EQ_INT(hostname_valid(longname), 1);
 }
 
+static void test_ds_nocloud(void)
+{
+	char url[64], val[128];
+	TU_EQ_INT(ds_nocloud_url("nocloud;s=http://10.0.2.2:8000/", url, sizeof(url)), 1);
+	TU_EQ_STR(url, "http://10.0.2.2:8000/");
+	TU_EQ_INT(ds_nocloud_url("nocloud-net;h=web;seedfrom=http://a/b/;i=x", url, sizeof(url)), 1);
+	TU_EQ_STR(url, "http://a/b/");
+	TU_EQ_INT(ds_nocloud_url("nocloud;i=iid-1", url, sizeof(url)), 1);
+	TU_EQ_STR(url, "");
+	TU_EQ_INT(ds_nocloud_url("nocloud", url, sizeof(url)), 1);
+	TU_EQ_STR(url, "");
+	TU_EQ_INT(ds_nocloud_url("nocloudy;s=http://a/", url, sizeof(url)), 0);
+	TU_EQ_INT(ds_nocloud_url("ConfigDrive", url, sizeof(url)), 0);
+	TU_EQ_INT(ds_nocloud_url("nocloud;s=http://a/;s=http://b/", url, sizeof(url)), 1);
+	TU_EQ_STR(url, "http://b/");	/* the last one, as on a command line */
+	TU_EQ_INT(ds_nocloud_url("nocloud;s=http://a-very-long-host/seed/", url, 10), 1);
+	TU_EQ_STR(url, "http://a-");
+	/* as it comes from the kernel command line */
+	TU_CHECK(cmdline_get("console=ttyS0 ds=nocloud;s=http://h:1/ quiet", "ds", val, sizeof(val)));
+	TU_EQ_INT(ds_nocloud_url(val, url, sizeof(url)), 1);
+	TU_EQ_STR(url, "http://h:1/");
+}
+
 int main(void)
 {
 	TU_RUN(test_get_basic);
@@ -76,5 +99,6 @@ int main(void)
 	TU_RUN(test_get_quotes_and_truncation);
 	TU_RUN(test_power_words);
 	TU_RUN(test_hostname);
+	TU_RUN(test_ds_nocloud);
 	return TU_EXIT();
 }

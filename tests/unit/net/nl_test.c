@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "../../../net/net.h"
@@ -118,6 +119,40 @@ static void test_kernel(void)
 	close(fd);
 }
 
+/* Link changes reach a monitor socket: a veth pair made by ip, then its carrier coming
+ * up when both ends are up. */
+static void test_monitor(void)
+{
+	int fd = nl_open(), mon = nl_open_monitor();
+	TU_CHECK(mon >= 0);
+	struct nl_link l[16];
+	TU_EQ_INT(nl_monitor_read(mon, l, 16), -EAGAIN);	/* nothing yet */
+	TU_EQ_INT(system("ip link add cabt0 type veth peer name cabt1"), 0);
+	int seen_new = 0, seen_carrier = 0, n;
+	while ((n = nl_monitor_read(mon, l, 16)) != -EAGAIN)
+		for (int i = 0; i < n; i++)
+			seen_new |= strcmp(l[i].name, "cabt0") == 0 && l[i].has_mac &&
+				    !l[i].carrier;
+	TU_CHECK(seen_new);
+	TU_EQ_INT(system("ip link set cabt1 up"), 0);
+	struct nl_link all[16];
+	int k = nl_links(fd, all, 16), idx = 0;
+	for (int i = 0; i < k && i < 16; i++)
+		if (strcmp(all[i].name, "cabt0") == 0)
+			idx = all[i].index;
+	TU_EQ_INT(nl_link_set(fd, idx, 1, 0), 0);
+	for (int tries = 0; tries < 100 && !seen_carrier; tries++) {
+		while ((n = nl_monitor_read(mon, l, 16)) > 0 || n == -EBADMSG)
+			for (int i = 0; i < n; i++)
+				seen_carrier |= l[i].index == idx && l[i].carrier;
+		usleep(10000);
+	}
+	TU_CHECK(seen_carrier);
+	TU_EQ_INT(system("ip link del cabt0"), 0);
+	close(mon);
+	close(fd);
+}
+
 int main(void)
 {
 	TU_RUN(test_builder_and_walker);
@@ -126,5 +161,6 @@ int main(void)
 	if (system("ip -V >/dev/null 2>&1") != 0)
 		TU_SKIP("iproute2's ip is not installed");
 	TU_RUN(test_kernel);
+	TU_RUN(test_monitor);
 	return TU_EXIT();
 }
