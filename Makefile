@@ -186,8 +186,9 @@ fuzz: fuzz-dhcp
 CONFIG_SRCS := $(addprefix init/,nodeconfig.c config_diag.c config_dump.c config_tree.c \
                config_yaml.c config_json.c config_walk.c config_check.c cloudconfig.c \
                writefiles.c cabinconf.c userdata.c userdata_mime.c metadata.c inflate.c \
-               base64.c)
-CONFIG_FUZZERS := userdata metadata inflate
+               base64.c netconfig.c netconfig_value.c netconfig_openstack.c netconfig_nocloud.c \
+               netconfig_v2.c)
+CONFIG_FUZZERS := userdata metadata inflate netconfig
 FUZZ_LIBFLAGS := -g -O1 -w -fsanitize=fuzzer-no-link,address,undefined
 $(BUILD)/fuzz/libyaml.a: $(BUILD)/musl/stamp/libyaml
 	@rm -rf $(BUILD)/fuzz/yaml && mkdir -p $(BUILD)/fuzz/yaml

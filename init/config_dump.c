@@ -1,8 +1,10 @@
 /* A deterministic text form of struct node_config, one "key: value" line per setting, for
  * golden tests and cabind's debug log. Strings are escaped: nothing from user data reaches
  * a console or log as a control character. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "config_int.h"
 #include "inflate.h"
@@ -134,6 +136,89 @@ static void dump_cabin(FILE *f, const struct cabin_config *c)
 	}
 }
 
+static void put_ip(FILE *f, int family, const uint8_t *addr)
+{
+	char buf[INET6_ADDRSTRLEN];
+	if (family != AF_INET && family != AF_INET6)
+		fprintf(f, "family-%d", family);
+	else if (inet_ntop(family, addr, buf, sizeof(buf)))
+		fputs(buf, f);
+}
+
+static void put_route(FILE *f, const struct netcfg_route *r)
+{
+	put_ip(f, r->family, r->dst);
+	fprintf(f, "/%d", r->prefix);
+	if (r->has_gw) {
+		fputs(" via ", f);
+		put_ip(f, r->family, r->gw);
+	}
+	if (r->metric)
+		fprintf(f, " metric %u", (unsigned)r->metric);
+	fputc('\n', f);
+}
+
+static void dump_link(FILE *f, size_t i, const struct netcfg_link *l)
+{
+	fprintf(f, "net.links[%zu]: id=", i);
+	put_escaped(f, l->id, strlen(l->id));
+	fputs(" at=", f);
+	put_escaped(f, l->path, strlen(l->path));
+	fprintf(f, ":%u", l->line);
+	if (l->name[0]) {
+		fputs(" name=", f);
+		put_escaped(f, l->name, strlen(l->name));
+	}
+	if (l->has_mac)
+		fprintf(f, " mac=%02x:%02x:%02x:%02x:%02x:%02x", l->mac[0], l->mac[1], l->mac[2],
+			l->mac[3], l->mac[4], l->mac[5]);
+	if (l->mtu)
+		fprintf(f, " mtu=%u", l->mtu);
+	if (l->dhcp4)
+		fputs(" dhcp4", f);
+	if (l->ipv6_auto)
+		fputs(" ipv6_auto", f);
+	fputc('\n', f);
+	for (size_t j = 0; j < l->n_addrs; j++) {
+		fprintf(f, "net.links[%zu].addrs[%zu]: ", i, j);
+		put_ip(f, l->addrs[j].family, l->addrs[j].addr);
+		fprintf(f, "/%d\n", l->addrs[j].prefix);
+	}
+	for (size_t j = 0; j < l->n_routes; j++) {
+		fprintf(f, "net.links[%zu].routes[%zu]: ", i, j);
+		put_route(f, &l->routes[j]);
+	}
+}
+
+/* The network section when a source gave one: links in order, then name servers and
+ * search domains. */
+static void dump_net(FILE *f, const struct net_config *n)
+{
+	if (!n->present)
+		return;
+	fputs("net.source: ", f);
+	put_escaped(f, n->source, strlen(n->source));
+	fputc('\n', f);
+	for (size_t i = 0; i < n->n_links; i++)
+		dump_link(f, i, &n->links[i]);
+	if (n->n_dns) {
+		fputs("net.dns:", f);
+		for (size_t i = 0; i < n->n_dns; i++) {
+			fputc(' ', f);
+			put_ip(f, n->dns[i].family, n->dns[i].addr);
+		}
+		fputc('\n', f);
+	}
+	if (n->n_search) {
+		fputs("net.search:", f);
+		for (size_t i = 0; i < n->n_search; i++) {
+			fputc(' ', f);
+			put_escaped(f, n->search[i], strlen(n->search[i]));
+		}
+		fputc('\n', f);
+	}
+}
+
 void node_config_dump(FILE *f, const struct node_config *cfg)
 {
 	put_str(f, "hostname", cfg->hostname);
@@ -152,4 +237,5 @@ void node_config_dump(FILE *f, const struct node_config *cfg)
 	put_list(f, "ntp.servers", &cfg->ntp.servers);
 	put_list(f, "ntp.pools", &cfg->ntp.pools);
 	dump_cabin(f, &cfg->cabin);
+	dump_net(f, &cfg->net);
 }

@@ -167,6 +167,92 @@ const char *cfg_parse_cidr4(const char *s, uint32_t *addr, int *prefix);
 int cfg_set_hostname(struct cfg_walk *w, unsigned line, const char *path, const char *name,
 		     struct node_config *cfg);
 
+/* ---- netconfig.c, netconfig_value.c: shared by the network configuration parsers ---- */
+/* One parse of a network configuration: the walker, what it built so far (copied into the
+ * caller's config only when nothing was wrong), and which limits were already reported, so
+ * that a long list gets one "more than N" error, not one per entry. */
+struct net_parse {
+	struct cfg_walk w;
+	struct net_config net;
+	bool full_links, full_dns, full_search;
+	bool full_addrs[NETCFG_LINKS_MAX], full_routes[NETCFG_LINKS_MAX];
+};
+
+/* Starts a parse; source NULL means dflt. Nothing allocated. */
+void net_parse_init(struct net_parse *p, struct cfg_diag *d, const char *source,
+		    const char *dflt);
+/* Loads text as JSON, or as YAML when yaml and it does not open with '{'. 0 with *root
+ * (NULL when the text is empty or null: a warning says so), CFG_ETOOBIG over CFG_META_MAX,
+ * CFG_ESYNTAX, or -ENOMEM; every failure but -ENOMEM adds an error. */
+int net_load(struct net_parse *p, const char *text, size_t len, int yaml,
+	     struct cfg_arena *a, struct cfg_node **root);
+/* Ends a parse whose walk returned rc: CFG_EINVALID when errors were added; on 0 the net
+ * section built (when present) replaces cfg->net whole. Returns the final code. */
+int net_parse_done(struct net_parse *p, int rc, struct node_config *cfg);
+
+/* The values of a map's keys: v[i] for names[i], NULL when absent; a key given twice gets
+ * a warning and the later one wins. Other keys go to unknown (NULL: skipped silently).
+ * A null node is an empty map. 0, or 1 when the node is not a map (error added). */
+int net_keys(struct cfg_walk *w, const struct cfg_node *map, const char *path,
+	     const char *const *names, size_t n, const struct cfg_node **v,
+	     cfg_unknown_fn unknown);
+
+/* The value of a map's key (the last one given), or NULL; no messages. */
+const struct cfg_node *net_key(const struct cfg_node *map, const char *name);
+
+/* Value getters: 0 with the value set, or 1 after adding an error naming path. */
+int net_get_mac(struct cfg_walk *w, const struct cfg_node *v, const char *path,
+		uint8_t mac[6]);				/* 52:54:00:12:34:56 */
+int net_get_ifname(struct cfg_walk *w, const struct cfg_node *v, const char *path,
+		   char name[16]);			/* as Linux dev_valid_name() */
+int net_get_mtu(struct cfg_walk *w, const struct cfg_node *v, const char *path,
+		unsigned *mtu);				/* 68-65535; null: 0 */
+/* An address literal of family (0: either), *fam set to the one found. */
+int net_get_ip(struct cfg_walk *w, const struct cfg_node *v, const char *path, int family,
+	       int *fam, uint8_t addr[16]);
+/* An interface address: "addr/prefix", or "addr" with mask (a netmask, an IPv6 mask like
+ * ffff:ffff::, or a prefix length, as string or integer; NULL when not given). Both given
+ * must agree; neither is an error. family 0 accepts either. */
+int net_get_addr(struct cfg_walk *w, const struct cfg_node *v, const char *path,
+		 const struct cfg_node *mask, const char *mask_path, int family,
+		 struct netcfg_addr *out);
+
+/* The parts of a route as a source names them; a NULL node is a part not given. */
+struct net_route_keys {
+	const struct cfg_node *dst, *mask, *via, *metric;
+	const char *dst_key, *mask_key, *via_key, *metric_key;
+};
+/* A route: dst is "default", "addr/prefix" or "addr" with the mask (neither: a host
+ * route); host bits must be zero. via of the same family, or absent or all zeros for an
+ * on-link route; metric 0-4294967295. family 0 lets the addresses decide. path names the
+ * route's map, line its line (for a missing dst). 0 or 1 as the getters. */
+int net_get_route(struct cfg_walk *w, const char *path, unsigned line,
+		  const struct net_route_keys *k, int family, struct netcfg_route *out);
+
+/* Adders: each checks its NETCFG_*_MAX limit ("more than N ...", once per list). */
+/* A new link with this id (unique), defined at line and path; NULL after an error. */
+struct netcfg_link *net_add_link(struct net_parse *p, unsigned line, const char *path,
+				 const char *id);
+int net_add_addr(struct net_parse *p, struct netcfg_link *l, unsigned line,
+		 const char *path, const struct netcfg_addr *a);
+int net_add_route(struct net_parse *p, struct netcfg_link *l, unsigned line,
+		  const char *path, const struct netcfg_route *r);
+/* A name server (an address literal) or search domain from node v; repeats are kept
+ * once. A default route on a link via gw (family fam) is added by net_add_gateway. */
+int net_add_dns(struct net_parse *p, const struct cfg_node *v, const char *path);
+int net_add_search(struct net_parse *p, const struct cfg_node *v, const char *path);
+int net_add_gateway(struct net_parse *p, struct netcfg_link *l, const struct cfg_node *gw,
+		    const char *path, int fam);
+/* Calls fn on v when it is a string, on each entry when it is a list; null is empty. */
+int net_each_str(struct net_parse *p, const struct cfg_node *v, const char *path,
+		 int (*fn)(struct net_parse *, const struct cfg_node *, const char *));
+
+/* ---- netconfig_nocloud.c / netconfig_v2.c: NoCloud network-config, by version ---- */
+/* Walk root (the map holding version) at path ("" or "network"); problems are errors in
+ * p->w. Return 0 (never fail: they allocate nothing). */
+int net_nocloud_v1(struct net_parse *p, const struct cfg_node *root, const char *path);
+int net_nocloud_v2(struct net_parse *p, const struct cfg_node *root, const char *path);
+
 /* ---- base64.c ---- */
 /* Decodes base64 (RFC 4648 alphabet, whitespace skipped, '=' padding optional) into out,
  * which must hold b64_decoded_max(len) bytes. Returns the decoded length, or -1 with *bad

@@ -155,7 +155,8 @@ static void *failing_realloc(void *ctx, void *p, size_t n)
 	return realloc(p, n);
 }
 
-/* A config with something in every list, so a failed merge would show. */
+/* A config with something in every list and a network section, so a failed merge
+ * would show. */
 static void prefill(struct node_config *cfg)
 {
 	static const char base[] =
@@ -165,10 +166,12 @@ static void prefill(struct node_config *cfg)
 		"cabin: {members: [{name: m0, peer_url: 'http://10.0.0.1:2380'}],\n"
 		"  kv: {external: ['http://e:2379']}, labels: {a: b},\n"
 		"  docker: {tls_ca: \"-----BEGIN X-----\\n-----END X-----\\n\"}}\n";
+	static const char net[] = "version: 2\nethernets: {pre0: {dhcp4: true}}\n";
 	struct cfg_diag d;
 	cfg_diag_init(&d);
 	node_config_init(cfg);
-	if (ud_parse(base, sizeof(base) - 1, "prefill", cfg, &d) != 0)
+	if (ud_parse(base, sizeof(base) - 1, "prefill", cfg, &d) != 0 ||
+	    net_parse_nocloud(net, sizeof(net) - 1, "prefill", cfg, &d) != 0)
 		abort();
 	cfg_diag_free(&d);
 }
