@@ -302,8 +302,8 @@ int meta_parse_openstack(const char *json, size_t len, const char *source,
 int meta_parse_nocloud(const char *data, size_t len, const char *source,
 		       struct node_config *cfg, struct cfg_diag *diag);
 
-/* OpenStack network_data.json: links (ethernet_mac_address, mtu; types other than physical
- * ones get a notice), networks (ipv4 / ipv6 static with ip_address, netmask, routes;
+/* OpenStack network_data.json: links (ethernet_mac_address, mtu; bond and vlan links get a
+ * notice and are skipped, unknown types a warning and are taken as Ethernet), networks (ipv4 / ipv6 static with ip_address, netmask, routes;
  * ipv4_dhcp; ipv6_dhcp / ipv6_slaac), services of type dns. A network naming an unknown
  * link is an error. At most CFG_META_MAX. Sets cfg->net whole. */
 int net_parse_openstack(const char *json, size_t len, const char *source,

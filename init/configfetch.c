@@ -237,8 +237,11 @@ static void on_answer(void *arg, struct http_resp *r)
 	}
 	f->backoff_ms = BACKOFF_FIRST_MS;
 	if (next == F_FAIL) {
-		snprintf(why, sizeof(why), "%s: HTTP 404%s", url, f->step == F_EC2_ID ?
-			 " (no OpenStack or EC2 meta data)" : "");
+		if (f->step == F_URL)	/* the URL is in the message already */
+			snprintf(why, sizeof(why), "HTTP 404");
+		else
+			snprintf(why, sizeof(why), "%s: HTTP 404%s", url, f->step == F_EC2_ID ?
+				 " (no OpenStack or EC2 meta data)" : "");
 		fetch_fail(f, why);
 	} else if (next == F_DONE) {
 		fetch_done(f);

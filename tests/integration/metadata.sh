@@ -33,7 +33,7 @@ cat >"$os/network_data.json" <<'JSON'
 {"links": [{"id": "tap1", "type": "ovs", "ethernet_mac_address": "52:54:00:12:34:56",
             "mtu": 1500}],
  "networks": [{"id": "n1", "link": "tap1", "type": "ipv4_dhcp"}],
- "services": [{"type": "dns", "address": "10.0.2.3"}]}
+ "services": [{"type": "dns", "address": "169.254.169.3"}]}
 JSON
 cat >"$os/user_data" <<'YAML'
 #cloud-config
@@ -42,9 +42,9 @@ write_files:
     content: hello from the metadata service
 runcmd: [echo ignored]
 YAML
-boot os --network "user,guestfwd=tcp:169.254.169.254:80-cmd:python3 $SERVER $TMP/os/root --fail-first 2"
+boot os --network "user,net=169.254.169.0/24,guestfwd=tcp:169.254.169.254:80-cmd:python3 $SERVER $TMP/os/root --fail-first 2"
 [[ $UP_RC -eq 0 ]] || fail "cabin up exited $UP_RC"
-grep -Eq '^node1: cabin: ready version=[^ ]+ hostname=meta-1 source=metadata-service addrs=10\.0\.2\.15 boot_ms=[0-9]+$' \
+grep -Eq '^node1: cabin: ready version=[^ ]+ hostname=meta-1 source=metadata-service addrs=169\.254\.169\.15 boot_ms=[0-9]+$' \
 	"$TMP/os.up" || fail "no ready line with the metadata service's host name"
 cat "$TMP/os/requests.log"
 [[ $(grep -c 'GET /openstack/latest/meta_data.json' "$TMP/os/requests.log") -eq 3 ]] ||
@@ -66,7 +66,7 @@ echo i-0abc >"$ec2/meta-data/instance-id"
 echo ec2-node.internal >"$ec2/meta-data/local-hostname"
 echo zone-a >"$ec2/meta-data/placement/availability-zone"
 printf '#cloud-config\nwrite_files:\n  - {path: /run/ec2, content: x}\n' >"$ec2/user-data"
-boot ec2 --network "user,guestfwd=tcp:169.254.169.254:80-cmd:python3 $SERVER $TMP/ec2/root"
+boot ec2 --network "user,net=169.254.169.0/24,guestfwd=tcp:169.254.169.254:80-cmd:python3 $SERVER $TMP/ec2/root"
 [[ $UP_RC -eq 0 ]] || fail "cabin up exited $UP_RC"
 grep -q ' hostname=ec2-node source=metadata-service ' "$TMP/ec2.up" ||
 	fail "EC2 meta data not used"
@@ -89,8 +89,8 @@ grep -q 'in the SMBIOS serial' "$TMP/seed.log" || fail "SMBIOS serial not named 
 grep -q '"GET /network-config HTTP/1.1" 404' "$TMP/http.log" ||
 	fail "the optional network-config was not asked for"
 
-note "no metadata service at all: degraded after the bounded wait, node up"
-boot none
+note "no metadata service at all (restrict=on: nothing leaves QEMU): degraded after the bounded wait, node up"
+boot none --network user,restrict=on
 [[ $UP_RC -eq 1 ]] || fail "cabin up should exit 1 for a degraded node, not $UP_RC"
-grep -Eq '^node1: cabin: degraded reason="metadata-service http://169\.254\.169\.254/: no answer after [0-9]+ attempts in [0-9]+ s \(last: [^"]+\)" version=[^ ]+ hostname=cabin source=none addrs=10\.0\.2\.15 boot_ms=[0-9]+$' \
+grep -Eq '^node1: cabin: degraded reason="metadata-service http://169\.254\.169\.254/: no answer after [0-9]+ attempts in [0-9]+ s \(last: [^"]+\)" version=[^ ]+ hostname=cabin source=none addrs=10\.0\.2\.15[^ ]* boot_ms=[0-9]+$' \
 	"$TMP/none.up" || fail "no degraded line naming the metadata service"
