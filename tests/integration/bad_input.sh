@@ -23,11 +23,13 @@ expect_fail 2 "unknown command 'frobnicate'" "$CABIN" frobnicate
 expect_fail 2 "unrecognized option" "$CABIN" up --bogus
 expect_fail 2 "-n 0: expected" "$CABIN" up -n 0
 expect_fail 2 "--accel warp: expected" "$CABIN" up --accel warp
-expect_fail 2 "--network wifi: expected user or isolated" "$CABIN" up --network wifi
+expect_fail 2 "--network wifi: expected user, user,OPTS or isolated" "$CABIN" up --network wifi
 expect_fail 2 "--memory 1: expected" "$CABIN" up --memory 1
 expect_fail 2 "unrecognized option" "$CABIN" down --bogus
 expect_fail 2 "--follow is for cabin console" "$CABIN" status --follow
-expect_fail 2 "--user-data and --config-drive exclude each other" "$CABIN" up --user-data x --config-drive y
+expect_fail 2 "--user-data, --config-drive and --no-config-drive exclude each other" "$CABIN" up --user-data x --config-drive y
+expect_fail 2 "--user-data, --config-drive and --no-config-drive exclude each other" "$CABIN" up --no-config-drive --user-data x
+expect_fail 2 "more than 32 --qemu-arg" "$CABIN" up $(printf -- "--qemu-arg x %.0s" $(seq 33))
 expect_fail 1 "user data $TMP/none.yaml: No such file" "$CABIN" up --state "$TMP/st" --user-data "$TMP/none.yaml"
 expect_fail 2 "--timeout -1: expected 1-86400 seconds" "$CABIN" down --timeout -1
 expect_fail 2 "--timeout 99999999999: expected" "$CABIN" down --timeout 99999999999

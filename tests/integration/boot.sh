@@ -35,7 +35,7 @@ grep -q 'cabin: power: watching .*(Power Button)' "$TMP/console" ||
 	fail "console: power button not watched"
 grep -q 'cabin: dhcp: eth0: 10.0.2.15/24 from 10.0.2.2, lease 86400 s' "$TMP/console" ||
 	fail "console: no DHCP lease from QEMU's user network"
-grep -q 'cabin: net: /etc/resolv.conf: 1 name servers' "$TMP/console" ||
+grep -q 'cabin: net: /etc/resolv.conf from DHCP' "$TMP/console" ||
 	fail "console: resolv.conf not written"
 grep -q '^cabin: ready ' "$TMP/console" || fail "console: no ready line"
 expect_fail 1 "no node 'node7'" "$CABIN" console --state "$STATE" node7

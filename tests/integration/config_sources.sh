@@ -94,3 +94,15 @@ cat "$TMP/bad.up"
 [[ $rc -eq 1 ]] || fail "cabin up exited $rc for malformed user data"
 grep -Eq '^node1: cabin: degraded reason="user_data:[0-9]+:[0-9]+: [^"]+" .* addrs=10\.0\.2\.15 ' \
 	"$TMP/bad.up" || fail "no degraded line with file:line:col, or no network"
+
+note "config drive on a SCSI CD-ROM (virtio-scsi), attached by hand"
+state=$TMP/state-scsi
+CLEANUP+=("'$CABIN' kill --state '$state' >/dev/null 2>&1")
+"$CABIN" up --state "$state" --image "$IMAGE" --accel tcg --timeout 600 --no-config-drive \
+	--qemu-arg -device --qemu-arg virtio-scsi-pci,id=scsi0 \
+	--qemu-arg -drive --qemu-arg "file=$TMP/cd.iso,format=raw,if=none,id=cd1,media=cdrom,readonly=on" \
+	--qemu-arg -device --qemu-arg scsi-cd,drive=cd1,bus=scsi0.0 | tee "$TMP/scsi.up"
+grep -q ' hostname=iso source=config-drive ' "$TMP/scsi.up" || fail "SCSI CD-ROM config drive not used"
+grep -q 'cabin: config: config-drive on /dev/sr0, openstack/2018-08-27' "$state/node1/serial.log" ||
+	fail "not read from the SCSI CD-ROM"
+"$CABIN" kill --state "$state" >/dev/null
