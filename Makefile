@@ -30,6 +30,7 @@ INIT_SRCS  := $(wildcard init/*.c)
 IMG_SRCS   := $(filter-out image/cabin.c,$(wildcard image/*.c))
 QEMU_SRCS  := $(wildcard qemu/*.c)
 NET_SRCS   := $(wildcard net/*.c)
+KV_SRCS    := $(wildcard kv/*.c)
 CABIN_SRCS := image/cabin.c $(IMG_SRCS) $(QEMU_SRCS) $(LIB_SRCS)
 
 musl_obj   = $(patsubst %.c,$(BUILD)/obj/musl/%.o,$(1))
@@ -40,6 +41,7 @@ san_obj    = $(patsubst %.c,$(BUILD)/obj/san/%.o,$(1))
 DEPS       := $(shell awk '!/^[[:space:]]*(\#|$$)/ { print $$1 }' appliance/sources.lock)
 DEP_STAMPS := $(DEPS:%=$(BUILD)/musl/stamp/%)
 PKG_STAMP  := $(BUILD)/stamp/packages
+TEST_PKG_STAMP := $(BUILD)/stamp/test-packages
 KERNEL_STAMP := $(BUILD)/kernel/.stamp
 
 .PHONY: all setup deps kernel image check test bench fuzz clean distclean FORCE
@@ -54,6 +56,11 @@ image: $(BUILD)/cabin.qcow2
 
 $(PKG_STAMP): appliance/packages.txt appliance/install-packages.sh
 	appliance/install-packages.sh
+	@mkdir -p $(@D) && touch $@
+
+# The real peers the tests run against (etcd, its clients, ...): installed by `make test`.
+$(TEST_PKG_STAMP): appliance/test-packages.txt appliance/install-packages.sh
+	appliance/install-packages.sh appliance/test-packages.txt
 	@mkdir -p $(@D) && touch $@
 
 # deps.sh does nothing when a stamp's inputs are unchanged; make only asks.
@@ -94,7 +101,13 @@ $(HOSTDEPS)/libcjson.a: $(BUILD)/musl/stamp/cjson
 	@mkdir -p $(HOSTDEPS)/cjson
 	$(CC) $(HOSTDEP_CFLAGS) -c -o $(HOSTDEPS)/cjson/cJSON.o $(BUILD)/src/cjson-*/cJSON.c
 	ar rcs $@ $(HOSTDEPS)/cjson/cJSON.o
-HOSTDEP_LIBS := $(HOSTDEPS)/libyaml.a $(HOSTDEPS)/libcjson.a
+$(HOSTDEPS)/libnghttp2.a: $(BUILD)/musl/stamp/nghttp2
+	@rm -rf $(HOSTDEPS)/nghttp2 && mkdir -p $(HOSTDEPS)/nghttp2
+	cd $(HOSTDEPS)/nghttp2 && for f in $(CURDIR)/$(BUILD)/src/nghttp2-*/lib/*.c; do \
+		$(CC) $(HOSTDEP_CFLAGS) -DHAVE_ARPA_INET_H -DHAVE_NETINET_IN_H \
+		-I$(CURDIR)/$(BUILD)/musl/include -c $$f || exit 1; done
+	ar rcs $@ $(HOSTDEPS)/nghttp2/*.o
+HOSTDEP_LIBS := $(HOSTDEPS)/libyaml.a $(HOSTDEPS)/libcjson.a $(HOSTDEPS)/libnghttp2.a
 # cabind's own libraries (static, musl), in link order.
 CABIND_LIBS := -L$(BUILD)/musl/lib -lyaml -lcjson -lcurl -lnghttp2 -lmbedtls -lmbedx509 -lmbedcrypto
 # Host builds of lib/http.c (unit tests, the sanitized cabind) use Debian's libcurl.
@@ -137,6 +150,7 @@ UNIT_DEPS_init  := $(call san_obj,$(filter-out init/main.c,$(INIT_SRCS)) $(NET_S
 UNIT_DEPS_lib   := $(call san_obj,$(LIB_SRCS) $(HTTP_SRCS))
 UNIT_DEPS_qemu  := $(call san_obj,$(QEMU_SRCS) $(LIB_SRCS))
 UNIT_DEPS_net   := $(call san_obj,$(NET_SRCS) $(LIB_SRCS))
+UNIT_DEPS_kv    := $(call san_obj,$(KV_SRCS) $(LIB_SRCS)) $(HOSTDEPS)/libnghttp2.a
 
 # Keep test objects: they are intermediate files of the chained rules.
 .SECONDARY:
@@ -159,7 +173,7 @@ $(BUILD)/test/cabind: $(call san_obj,$(INIT_SRCS) $(NET_SRCS) $(LIB_SRCS) $(HTTP
 check: $(UNIT_TESTS)
 	@tests/run.sh unit $(UNIT_TESTS)
 
-test: all $(UNIT_TESTS) $(BUILD)/test/cabin $(BUILD)/test/cabind
+test: all $(TEST_PKG_STAMP) $(UNIT_TESTS) $(BUILD)/test/cabin $(BUILD)/test/cabind
 	@tests/run.sh all $(UNIT_TESTS) $(sort $(filter-out %/lib.sh,$(wildcard tests/integration/*.sh)))
 
 bench: all

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages listed in appliance/packages.txt that are not installed yet:
-# as root directly, else through passwordless sudo, else prints the command to run. Silent
-# when nothing is missing.
+# Installs the Debian packages listed in a list file (default appliance/packages.txt; `make
+# test` passes appliance/test-packages.txt) that are not installed yet: as root directly,
+# else through passwordless sudo, else prints the command to run. Silent when nothing is
+# missing.
 set -euo pipefail
 
-list=$(dirname "${BASH_SOURCE[0]}")/packages.txt
+list=${1:-$(dirname "${BASH_SOURCE[0]}")/packages.txt}
+[[ -r $list ]] || { echo "install-packages: $list: cannot read" >&2; exit 2; }
 missing=()
 while read -r pkg _; do
 	[[ -z $pkg || $pkg == \#* ]] && continue

@@ -1,0 +1,73 @@
+/* A gRPC server on the ev loop: HTTP/2 (h2c with prior knowledge) through nghttp2's server
+ * session, one per connection, the 5-byte gRPC message framing, and calls handed to a
+ * method table. Unary and streaming methods look the same to a handler: it gets each
+ * request message, sends any number of responses, and finishes the call with a status. */
+#ifndef CABIN_GRPC_H
+#define CABIN_GRPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../lib/ev.h"
+
+#define GRPC_MSG_MAX ((size_t)2 << 20)	/* larger request messages: RESOURCE_EXHAUSTED */
+
+enum grpc_status {
+	GRPC_OK = 0,
+	GRPC_CANCELLED = 1,
+	GRPC_UNKNOWN = 2,
+	GRPC_INVALID_ARGUMENT = 3,
+	GRPC_DEADLINE_EXCEEDED = 4,
+	GRPC_NOT_FOUND = 5,
+	GRPC_ALREADY_EXISTS = 6,
+	GRPC_PERMISSION_DENIED = 7,
+	GRPC_RESOURCE_EXHAUSTED = 8,
+	GRPC_FAILED_PRECONDITION = 9,
+	GRPC_ABORTED = 10,
+	GRPC_OUT_OF_RANGE = 11,
+	GRPC_UNIMPLEMENTED = 12,
+	GRPC_INTERNAL = 13,
+	GRPC_UNAVAILABLE = 14,
+	GRPC_DATA_LOSS = 15,
+	GRPC_UNAUTHENTICATED = 16,
+};
+
+struct grpc_server;
+struct grpc_call;
+
+/* One method. on_message gets each request message (msg is valid only during the call).
+ * on_half_close (may be NULL) runs when the client has sent its last message; a call
+ * still unfinished then, without one, ends with INTERNAL. on_gone (may be NULL) runs when
+ * the call ends before the handler finished it (client reset, connection lost): drop any
+ * reference to the call there. After grpc_finish the call must not be used again. */
+struct grpc_method {
+	const char *path;	/* "/etcdserverpb.KV/Range" */
+	void (*on_message)(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+	void (*on_half_close)(struct grpc_call *call, void *ctx);
+	void (*on_gone)(struct grpc_call *call, void *ctx);
+};
+
+/* A server on loop answering methods[n] (the table and ctx must outlive the server).
+ * Returns NULL with errno set. */
+struct grpc_server *grpc_server_new(struct ev_loop *loop, const struct grpc_method *methods,
+				    size_t n, void *ctx);
+/* Listens on host:port (an IPv4/IPv6 literal, "localhost" or a name getaddrinfo knows;
+ * port 0 picks one). Returns the port bound, or -errno (-EADDRINUSE...). May be called
+ * for several addresses. */
+int grpc_server_listen(struct grpc_server *s, const char *host, int port);
+/* Closes every connection (calls get on_gone) and the listeners, and frees s. */
+void grpc_server_free(struct grpc_server *s);
+
+/* Queues one response message (copied). Returns 0, -ENOMEM, or -EPIPE if the call has
+ * already finished or its stream is gone. */
+int grpc_send(struct grpc_call *call, const uint8_t *msg, size_t len);
+/* Ends the call: the queued messages, then trailers with status and message (NULL or ""
+ * for none; percent-encoded as gRPC wants). */
+void grpc_finish(struct grpc_call *call, enum grpc_status status, const char *message);
+/* A request header (metadata) of the call, e.g. "hasleader"; NULL if absent. Names are
+ * lower case. */
+const char *grpc_call_header(const struct grpc_call *call, const char *name);
+void grpc_call_set_data(struct grpc_call *call, void *data);
+void *grpc_call_data(const struct grpc_call *call);
+
+#endif
