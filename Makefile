@@ -118,7 +118,8 @@ $(BUILD)/obj/musl/%.o: %.c | $(DEP_STAMPS)
 	@mkdir -p $(@D)
 	$(MUSLCC) $(MUSLFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/cabind: $(call musl_obj,$(INIT_SRCS) $(NET_SRCS) $(LIB_SRCS) $(HTTP_SRCS)) $(DEP_STAMPS)
+$(BUILD)/cabind: $(call musl_obj,$(INIT_SRCS) $(NET_SRCS) $(KV_SRCS) $(LIB_SRCS) $(HTTP_SRCS)) \
+		$(DEP_STAMPS)
 	$(MUSLCC) $(MUSLFLAGS) $(MUSLLD) -o $@ $(filter %.o,$^) $(CABIND_LIBS)
 
 # ---- cabin: the host CLI --------------------------------------------------------------
@@ -145,7 +146,7 @@ UNIT_TESTS := $(patsubst tests/unit/%_test.c,$(BUILD)/test/unit/%_test,\
                 $(wildcard tests/unit/*/*_test.c))
 UNIT_HELPERS = $(call san_obj,$(filter-out %_test.c,$(wildcard tests/unit/$(1)/*.c)))
 UNIT_DEPS_image := $(call san_obj,$(IMG_SRCS) $(LIB_SRCS))
-UNIT_DEPS_init  := $(call san_obj,$(filter-out init/main.c,$(INIT_SRCS)) $(NET_SRCS) $(LIB_SRCS) $(HTTP_SRCS) \
+UNIT_DEPS_init  := $(call san_obj,$(filter-out init/main.c,$(INIT_SRCS)) $(NET_SRCS) $(KV_SRCS) $(LIB_SRCS) $(HTTP_SRCS) \
                      tests/unit/image/imgtest.c) $(HOSTDEP_LIBS)
 UNIT_DEPS_lib   := $(call san_obj,$(LIB_SRCS) $(HTTP_SRCS))
 UNIT_DEPS_qemu  := $(call san_obj,$(QEMU_SRCS) $(LIB_SRCS))
@@ -165,7 +166,7 @@ $(BUILD)/test/cabin: $(call san_obj,$(CABIN_SRCS))
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^
 
-$(BUILD)/test/cabind: $(call san_obj,$(INIT_SRCS) $(NET_SRCS) $(LIB_SRCS) $(HTTP_SRCS)) \
+$(BUILD)/test/cabind: $(call san_obj,$(INIT_SRCS) $(NET_SRCS) $(KV_SRCS) $(LIB_SRCS) $(HTTP_SRCS)) \
 		$(HOSTDEP_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^ $(HOST_CURL)

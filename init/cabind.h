@@ -9,6 +9,7 @@
 
 #include "../lib/ev.h"
 #include "../lib/version.h"
+#include "../kv/kv.h"
 
 struct http;
 
@@ -40,6 +41,9 @@ struct cabind {
 	enum remote_kind remote;	/* configuration to fetch once the network is up */
 	char remote_url[256];		/* its URL (the seed's base for nocloud) */
 	struct http *http;		/* the HTTP client, once something needs one */
+	struct kv_opts kv_opts;		/* the KV store's options (etcd's flags) */
+	int kv_enabled;
+	struct kv_server *kv;		/* the KV store, when it runs */
 	int ready;		/* the ready (or degraded) line has been printed */
 	uint64_t start_ms;	/* ev_now_ms() when the process started */
 };

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../lib/log.h"
+#include "../kv/kv.h"
 #include "cabind.h"
 
 #define MODULE_LIST "/lib/modules/cabin.list"
@@ -31,6 +32,19 @@ static void usage(FILE *out)
 		"  --log-level LEVEL   error, warn, info (default) or debug\n"
 		"  --version           print the version and exit\n"
 		"  -h, --help          print this help and exit\n"
+		"\n"
+		"The etcd-compatible key-value store takes etcd's flags, with etcd's defaults:\n"
+		"  --name NAME (default)  --data-dir DIR (NAME.etcd)\n"
+		"  --listen-client-urls URLS (http://localhost:2379; port 0: any free port)\n"
+		"  --advertise-client-urls URLS  --listen-peer-urls URLS\n"
+		"  --initial-advertise-peer-urls URLS  --initial-cluster NAME=URL,...\n"
+		"  --initial-cluster-state new|existing  --initial-cluster-token TOKEN\n"
+		"  --cert-file --key-file --trusted-ca-file FILE  --client-cert-auth\n"
+		"  --peer-cert-file --peer-key-file --peer-trusted-ca-file FILE\n"
+		"  --peer-client-cert-auth  --heartbeat-interval MS (100)\n"
+		"  --election-timeout MS (1000)  --snapshot-count N (100000)\n"
+		"  --quota-backend-bytes BYTES (2 GiB)\n"
+		"  --no-kv               do not serve the key-value store\n"
 		"\n"
 		"Kernel command line (PID 1 only):\n"
 		"  cabin.hostname=NAME          host name (default: cabin)\n"
@@ -129,17 +143,37 @@ static void pid1_start(struct cabind *c)
 	log_debug("boot: data disk at %llu ms", since_boot_ms());
 }
 
-static int daemon_options(int argc, char **argv)
+/* Daemon mode: cabind's own options and etcd's KV flags (long options with values, as
+ * etcd spells them). Returns an exit status, or -1 to go on running. */
+static int daemon_options(struct cabind *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
+	enum { OPT_KV = 1000 };
+	static struct option opts[64] = {
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "no-kv", no_argument, NULL, 'K' },
 	};
+	int base = 4, n = 0;
+	for (; kv_flag_names[n] && base + n < 63; n++) {
+		int optional = strstr(kv_flag_names[n], "cert-auth") != NULL;
+		opts[base + n] = (struct option){ kv_flag_names[n], optional ? optional_argument :
+						  required_argument, NULL, OPT_KV + n };
+	}
 	int ch;
 	enum log_level lvl;
+	char err[300];
+	kv_opts_defaults(&c->kv_opts);
+	c->kv_enabled = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (ch >= OPT_KV && ch < OPT_KV + n) {
+			if (kv_opts_set(&c->kv_opts, kv_flag_names[ch - OPT_KV], optarg, err,
+					sizeof(err)) != 0) {
+				fprintf(stderr, "cabind: %s\n", err);
+				return 2;
+			}
+			continue;
+		}
 		switch (ch) {
 		case 'l':
 			if (log_parse_level(optarg, &lvl) < 0) {
@@ -148,6 +182,9 @@ static int daemon_options(int argc, char **argv)
 				return 2;
 			}
 			log_set_level(lvl);
+			break;
+		case 'K':
+			c->kv_enabled = 0;
 			break;
 		case 'V':
 			printf("cabind %s\n", cabin_version);
@@ -183,7 +220,7 @@ int main(int argc, char **argv)
 	c.cmdline = "";
 	c.panic_action = POWER_OFF;
 	if (!c.pid1) {
-		int rc = daemon_options(argc, argv);
+		int rc = daemon_options(&c, argc, argv);
 		if (rc >= 0)
 			return rc;
 		if (gethostname(c.hostname, sizeof(c.hostname) - 1) < 0)
@@ -199,6 +236,12 @@ int main(int argc, char **argv)
 		pid1_start(&c);
 		network_start(&c);	/* calls boot_finish when networking is done */
 	} else {
+		char err[300];
+		if (c.kv_enabled && (rc = kv_server_start(c.loop, &c.kv_opts, &c.kv, err,
+							  sizeof(err))) < 0) {
+			log_warnx("kv: %s", err);
+			return 1;
+		}
 		boot_finish(&c);
 	}
 	rc = ev_run(c.loop);

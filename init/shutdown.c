@@ -104,6 +104,8 @@ void shutdown_now(struct cabind *c, enum power_action act, const char *why)
 		exit(0);
 	}
 	network_stop(c);
+	kv_server_stop(c->kv);
+	c->kv = NULL;
 	stop_children();
 	sync();
 	unmount_all();

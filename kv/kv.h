@@ -46,7 +46,7 @@ int kv_opts_set(struct kv_opts *o, const char *flag, const char *value, char *er
  * "peer-client-cert-auth" also work without a value. */
 extern const char *const kv_flag_names[];
 /* Parses a comma-separated list of http:// or https:// URLs with a host and a port
- * ("http://127.0.0.1:2379,http://[::1]:2379"). Returns how many (1..max), or -EINVAL with
+ * ("http://127.0.0.1:2379,http://[::1]:2379"; port 0 listens on any free port). Returns how many (1..max), or -EINVAL with
  * err naming the bad one. */
 int kv_parse_urls(const char *list, struct kv_url *out, int max, char *err, size_t errlen);
 

@@ -201,7 +201,7 @@ static int parse_url(const char *p, const char *end, struct kv_url *u)
 			return -1;
 		port = port * 10 + (*q - '0');
 	}
-	if (port < 1 || port > 65535)
+	if (port > 65535)
 		return -1;
 	u->port = (int)port;
 	return 0;

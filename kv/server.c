@@ -1,0 +1,83 @@
+/* The KV server's life cycle: the data directory, the client listeners and the gRPC
+ * method table that joins the wire (kv/grpc.c, kv/msg*.c) to the store. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/fsutil.h"
+#include "../lib/log.h"
+#include "grpc.h"
+#include "kv.h"
+#include "service.h"
+
+struct kv_server {
+	struct ev_loop *loop;
+	struct grpc_server *grpc;
+	struct kv_service *svc;
+};
+
+int kv_server_start(struct ev_loop *loop, const struct kv_opts *o, struct kv_server **out,
+		    char *err, size_t errlen)
+{
+	struct kv_url urls[KV_URLS_MAX];
+	char why[300];
+	int n = kv_parse_urls(o->listen_client, urls, KV_URLS_MAX, why, sizeof(why));
+	if (n < 0) {
+		snprintf(err, errlen, "--listen-client-urls: %s", why);
+		return -EINVAL;
+	}
+	for (int i = 0; i < n; i++)
+		if (urls[i].tls) {
+			snprintf(err, errlen, "--listen-client-urls: https:// is not served yet");
+			return -ENOTSUP;
+		}
+	char dir[300];
+	if (o->data_dir[0])
+		snprintf(dir, sizeof(dir), "%s", o->data_dir);
+	else
+		snprintf(dir, sizeof(dir), "%s.etcd", o->name);
+	int rc = fs_mkdirs(dir, 1);
+	if (rc < 0) {
+		snprintf(err, errlen, "--data-dir %s: %s", dir, strerror(-rc));
+		return rc;
+	}
+	struct kv_server *s = calloc(1, sizeof(*s));
+	if (!s || (rc = kv_service_new(o, dir, &s->svc, err, errlen)) < 0) {
+		if (!s)
+			snprintf(err, errlen, "out of memory");
+		free(s);
+		return s ? rc : -ENOMEM;
+	}
+	s->loop = loop;
+	size_t nm;
+	const struct grpc_method *m = kv_service_methods(&nm);
+	s->grpc = grpc_server_new(loop, m, nm, s->svc);
+	if (!s->grpc) {
+		kv_server_stop(s);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++) {
+		int port = grpc_server_listen(s->grpc, urls[i].host, urls[i].port);
+		if (port < 0) {
+			snprintf(err, errlen, "listen on %s:%d: %s", urls[i].host, urls[i].port,
+				 strerror(-port));
+			kv_server_stop(s);
+			return port;
+		}
+		log_info("kv: serving clients on http://%s%s%s:%d", strchr(urls[i].host, ':') ?
+			 "[" : "", urls[i].host, strchr(urls[i].host, ':') ? "]" : "", port);
+	}
+	*out = s;
+	return 0;
+}
+
+void kv_server_stop(struct kv_server *s)
+{
+	if (!s)
+		return;
+	grpc_server_free(s->grpc);
+	kv_service_free(s->svc);
+	free(s);
+}

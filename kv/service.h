@@ -1,0 +1,21 @@
+/* The etcd services (KV, Watch, Lease, Cluster, Maintenance) and grpc.health.v1 as gRPC
+ * methods over the store: decode the request, act, encode the response or etcd's error. */
+#ifndef CABIN_KV_SERVICE_H
+#define CABIN_KV_SERVICE_H
+
+#include <stddef.h>
+
+#include "grpc.h"
+#include "kv.h"
+
+struct kv_service;
+
+/* A service over a new store for the member o->name, keeping its files in dir. Returns 0
+ * with *out set, or a negative code with err saying why. */
+int kv_service_new(const struct kv_opts *o, const char *dir, struct kv_service **out,
+		   char *err, size_t errlen);
+void kv_service_free(struct kv_service *svc);
+/* The method table (static); the service is each method's ctx. */
+const struct grpc_method *kv_service_methods(size_t *n);
+
+#endif
