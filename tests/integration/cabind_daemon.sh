@@ -8,8 +8,21 @@ expect_fail 2 "unrecognized option|unknown option" "$CABIND" --bogus
 expect_fail 2 "--log-level loud: expected" "$CABIND" --log-level loud
 expect_fail 2 "unexpected argument 'extra'" "$CABIND" extra
 
+expect_fail 2 "--listen-client-urls: \"localhost\": expected http://HOST:PORT" "$CABIND" \
+	--listen-client-urls localhost
+expect_fail 2 "--heartbeat-interval=0: expected a number from 1 to 60000" "$CABIND" \
+	--heartbeat-interval 0
+# a port that is taken: a clear error, exit 1
+python3 -c 'import socket,time,sys; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(30)' >"$TMP/port" &
+BUSY_PID=$!
+CLEANUP+=("kill $BUSY_PID 2>/dev/null")
+wait_for 10 "a busy port" test -s "$TMP/port"
+expect_fail 1 "kv: listen on 127.0.0.1:$(cat "$TMP/port"): Address (already )?in use" "$CABIND" \
+	--data-dir "$TMP/busy" --listen-client-urls "http://127.0.0.1:$(cat "$TMP/port")"
+KV=(--data-dir "$TMP/data" --listen-client-urls http://127.0.0.1:0)
+
 note "signals that power an appliance off do not stop the daemon"
-"$CABIND" >"$TMP/out" 2>"$TMP/log" &
+"$CABIND" "${KV[@]}" >"$TMP/out" 2>"$TMP/log" &
 pid=$!
 wait_for 20 "ready line" grep -q '^cabin: ready ' "$TMP/log"
 kill -USR1 $pid; kill -USR2 $pid; kill -PWR $pid; kill -HUP $pid
@@ -20,7 +33,7 @@ wait $pid || fail "exit status after SIGTERM"
 grep -q 'reason="SIGTERM' "$TMP/log" || { cat "$TMP/log"; fail "stopped for another reason"; }
 
 for sig in TERM INT; do
-	"$CABIND" --log-level debug >"$TMP/out" 2>"$TMP/log" &
+	"$CABIND" "${KV[@]}" --log-level debug >"$TMP/out" 2>"$TMP/log" &
 	pid=$!
 	wait_for 20 "ready line" grep -q '^cabin: ready ' "$TMP/log"
 	grep -Eq '^cabin: ready version=[^ ]+ hostname=[^ ]+ source=none addrs=[^ ]+ boot_ms=[0-9]+$' \
