@@ -39,7 +39,7 @@ struct cabind {
 	struct net_state *net;	/* network.c's; NULL before network_start */
 	struct node_config *config;	/* what the configuration sources said; NULL if none */
 	enum remote_kind remote;	/* configuration to fetch once the network is up */
-	char remote_url[256];		/* its URL (the seed's base for nocloud) */
+	char remote_url[1024];		/* its URL (the seed's base for nocloud) */
 	struct http *http;		/* the HTTP client, once something needs one */
 	struct kv_opts kv_opts;		/* the KV store's options (etcd's flags) */
 	int kv_enabled;

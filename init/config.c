@@ -54,11 +54,32 @@ static void read_smbios_serial(char *out, size_t len)
 	out[strcspn(out, "\n")] = '\0';
 }
 
+/* A URL cabind can fetch: http://, and short enough. Else the node is degraded. */
+static int usable_url(struct cabind *c, const char *what, const char *url)
+{
+	const char *why = NULL;
+	if (strlen(url) >= sizeof(c->remote_url))
+		why = "URL longer than 1023 bytes";
+	else if (strncmp(url, "https://", 8) == 0)
+		why = "https:// needs CA certificates, which the appliance does not carry yet; "
+		      "use http://";
+	else if (strncmp(url, "http://", 7) != 0)
+		why = "expected an http:// URL";
+	if (!why)
+		return 1;
+	log_warnx("config: %s%.200s: %s; looking for drives instead", what, url, why);
+	if (!c->degraded[0])
+		snprintf(c->degraded, sizeof(c->degraded), "%s%.100s: %s", what, url, why);
+	return 0;
+}
+
 /* A URL named on the kernel command line or in the SMBIOS serial. Returns 1 if one is. */
 static int remote_from_cmdline(struct cabind *c)
 {
-	char val[512], serial[512];
+	char val[2048], serial[2048];
 	if (cmdline_get(c->cmdline, "cabin.config", val, sizeof(val)) && val[0]) {
+		if (!usable_url(c, "cabin.config=", val))
+			return 0;
 		c->remote = REMOTE_CABIN_CONFIG;
 		snprintf(c->remote_url, sizeof(c->remote_url), "%s", val);
 		log_info("config: cabin.config=%s on the kernel command line: fetched once the "
@@ -75,8 +96,12 @@ static int remote_from_cmdline(struct cabind *c)
 			have = 1;
 		}
 	}
-	if (!have || !ds_nocloud_url(val, c->remote_url, sizeof(c->remote_url)))
+	char url[2048];
+	if (!have || !ds_nocloud_url(val, url, sizeof(url)))
 		return 0;
+	if (url[0] && !usable_url(c, "ds=nocloud;s=", url))
+		return 0;
+	snprintf(c->remote_url, sizeof(c->remote_url), "%s", url);
 	if (!c->remote_url[0]) {
 		log_info("config: ds=%s in %s names no seed URL (s=); looking for drives", val,
 			 from);

@@ -1,8 +1,9 @@
 /* Configuration over HTTP once the network is up: the OpenStack metadata service (EC2
  * paths when it has no OpenStack tree), a NoCloud seed URL, or a cabin.config= URL. Each
- * is a short chain of GETs; an unanswered one is retried with backoff for as long as the
- * node has an address, up to FETCH_WAIT_MS, so a metadata service that comes up late is
- * still heard and one that never answers ends in a degraded line, not a hang. */
+ * is a short chain of GETs; an unanswered one (no connection, a timeout, 5xx, 429) is
+ * retried with backoff for as long as the node has an address, up to FETCH_WAIT_MS, so a
+ * metadata service that comes up late is still heard and one that never answers ends in a
+ * degraded line, not a hang. Any other answer stands at once. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
@@ -219,12 +220,23 @@ static void on_answer(void *arg, struct http_resp *r)
 		boot_finish(c);
 		return;
 	}
-	if (r->code < 0 || r->status >= 500 || (r->status != 200 && r->status != 404)) {
-		if (r->code < 0)
-			snprintf(why, sizeof(why), "%s", r->error);
-		else
-			snprintf(why, sizeof(why), "HTTP %ld", r->status);
+	if (r->code < 0)
+		snprintf(why, sizeof(why), "%s", r->error);
+	else
+		snprintf(why, sizeof(why), "HTTP %ld", r->status);
+	/* no answer yet, or "not now": again later; any other answer stands */
+	if ((r->code < 0 && r->code != -EINVAL && r->code != -ENOMEM) || r->status >= 500 ||
+	    r->status == 429 || r->status == 408) {
 		retry(f, url, why);
+		return;
+	}
+	if (r->code < 0 || (r->status != 200 && r->status != 404)) {
+		struct cabind *c = f->c;
+		char msg[600];
+		snprintf(msg, sizeof(msg), "%s: %s", url, why);
+		fetch_fail(f, f->step == F_URL ? why : msg);
+		fetch_free(f);
+		boot_finish(c);
 		return;
 	}
 	log_debug("config: %s: HTTP %ld, %zu bytes", url, r->status, r->len);

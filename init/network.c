@@ -34,6 +34,8 @@ struct net_state {
 	int bound[NET_MAX_LINKS];
 	int pending;
 	long timeout;
+	int settled;			/* network_done has run: the boot no longer waits */
+	int wants_dhcp[NET_MAX_LINKS];	/* a configuration asked for DHCP on links[i] */
 	struct dhcp_lease dns_lease;	/* the last lease that named DNS servers */
 	int have_dns_lease;
 };
@@ -118,6 +120,15 @@ static void write_resolv(struct cabind *c)
 /* Networking is settled: fetch configuration if some source wants it, else be ready. */
 static void network_done(struct cabind *c)
 {
+	struct net_state *ns = c->net;
+	if (ns) {
+		if (ns->settled)
+			return;
+		ns->settled = 1;
+		if (ns->timeout > 0)
+			ev_cancel(c->loop, ns->timeout);
+		ns->timeout = 0;
+	}
 	write_resolv(c);
 	config_fetch_start(c);
 }
@@ -130,17 +141,14 @@ static void on_lease(void *arg, struct dhcpc *d, const struct dhcp_lease *lease)
 	if (lease->n_dns) {
 		ns->dns_lease = *lease;
 		ns->have_dns_lease = 1;
-		if (c->ready)
+		if (ns->settled)
 			write_resolv(c);
 	}
 	if (ns->bound[i])
 		return;
 	ns->bound[i] = 1;
-	if (--ns->pending == 0 && ns->timeout > 0) {
-		ev_cancel(c->loop, ns->timeout);
-		ns->timeout = 0;
+	if (--ns->pending == 0)
 		network_done(c);
-	}
 }
 
 static void on_timeout(struct ev_loop *loop, void *arg)
@@ -149,6 +157,8 @@ static void on_timeout(struct ev_loop *loop, void *arg)
 	struct net_state *ns = c->net;
 	(void)loop;
 	ns->timeout = 0;
+	if (ns->settled)
+		return;
 	for (int i = 0; i < ns->n; i++)
 		if (!ns->bound[i] && !c->degraded[0])
 			snprintf(c->degraded, sizeof(c->degraded), "%s: no DHCP answer in %d s",
@@ -159,6 +169,16 @@ static void on_timeout(struct ev_loop *loop, void *arg)
 static int is_ether(const struct nl_link *l)
 {
 	return !(l->flags & IFF_LOOPBACK) && l->has_mac;
+}
+
+/* Discards the link events queued so far. */
+static void drain_events(int fd)
+{
+	struct nl_link l[NET_MAX_LINKS];
+	int n;
+	while (fd >= 0 && (n = nl_monitor_read(fd, l, NET_MAX_LINKS)) != -EAGAIN)
+		if (n < 0 && n != -ENOBUFS && n != -EBADMSG && n != -EINTR)
+			break;
 }
 
 /* Sets every Ethernet link up and waits (bounded) for carriers; ns->links gets them all,
@@ -178,6 +198,7 @@ static void links_up(struct net_state *ns)
 	uint64_t start = ev_now_ms();
 	int have = 0;
 	while (want > 0) {
+		drain_events(ns->monfd);	/* the snapshot below says all they said */
 		n = nl_links(ns->nlfd, all, NET_MAX_LINKS);
 		ns->n_links = have = 0;
 		for (int i = 0; i < n && i < NET_MAX_LINKS; i++) {
@@ -221,6 +242,14 @@ static void start_dhcp(struct cabind *c, int li)
 	}
 	ns->n++;
 	ns->pending++;
+}
+
+static int has_dhcp(const struct net_state *ns, int li)
+{
+	for (int i = 0; i < ns->n; i++)
+		if (ns->dhcp[i].ifindex == ns->links[li].index)
+			return 1;
+	return 0;
 }
 
 static void degrade(struct cabind *c, const char *fmt, const char *a, const char *b,
@@ -282,9 +311,9 @@ static void apply_static(struct cabind *c, const struct net_config *nc,
 	}
 }
 
-/* Applies the network configuration to the links it names; returns nothing, marks them in
- * ns->configured, starts DHCP where it asks for it (when dhcp is set). */
-static void apply_config(struct cabind *c, int dhcp)
+/* Applies the network configuration to the links it names: marks them in ns->configured
+ * and starts DHCP where it asks for it (without a carrier yet, the client waits for one). */
+static void apply_config(struct cabind *c)
 {
 	struct net_state *ns = c->net;
 	const struct net_config *nc = net_config(c);
@@ -302,8 +331,9 @@ static void apply_config(struct cabind *c, int dhcp)
 		if (ns->configured[li])
 			continue;
 		ns->configured[li] = 1;
+		ns->wants_dhcp[li] = l->dhcp4;
 		apply_static(c, nc, l, &ns->links[li]);
-		if (l->dhcp4 && dhcp)
+		if (l->dhcp4 && !has_dhcp(ns, li))
 			start_dhcp(c, li);
 	}
 }
@@ -337,7 +367,7 @@ static void link_changed(struct cabind *c, const struct nl_link *l)
 			dhcpc_link(&ns->dhcp[i], l->carrier);
 			return;
 		}
-	if (l->carrier && !ns->configured[li]) {
+	if (l->carrier && (!ns->configured[li] || ns->wants_dhcp[li]) && !has_dhcp(ns, li)) {
 		log_info("net: %s has a carrier now", l->name);
 		start_dhcp(c, li);
 	}
@@ -384,7 +414,7 @@ void network_start(struct cabind *c)
 	else if ((rc = ev_watch(c->loop, ns->monfd, EPOLLIN, on_link_event, c)) < 0)
 		log_warnx("net: link events: %s", strerror(-rc));
 	links_up(ns);
-	apply_config(c, 1);
+	apply_config(c);
 	for (int i = 0; i < ns->n_links; i++)
 		if (!ns->configured[i] && ns->links[i].carrier)
 			start_dhcp(c, i);
@@ -393,16 +423,18 @@ void network_start(struct cabind *c)
 		return;
 	}
 	ns->timeout = ev_timer(c->loop, DHCP_WAIT_MS, on_timeout, c);
+	if (ns->timeout < 0) {	/* cannot wait bounded: do not wait */
+		ns->timeout = 0;
+		network_done(c);
+	}
 }
 
 void network_config_late(struct cabind *c)
 {
 	struct net_state *ns = c->net;
-	if (!ns || !net_config(c))
-		return;
-	/* Links already on DHCP keep it; what a fetched configuration adds is static. */
-	apply_config(c, 0);
-	write_resolv(c);
+	if (ns && net_config(c))
+		apply_config(c);
+	write_resolv(c);	/* the user data's resolv_conf, if it has one */
 }
 
 void network_stop(struct cabind *c)

@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "http.h"
+#include "log.h"
 #include "version.h"
 
 struct xfer {
@@ -66,7 +67,12 @@ static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *soc
 		ev |= EPOLLIN;
 	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
 		ev |= EPOLLOUT;
-	return ev_watch(h->loop, s, ev, on_fd, h) < 0 ? -1 : 0;
+	/* -1 would make curl give up on the whole multi handle and never report its
+	 * transfers; unwatched, this one still ends by its timeout. */
+	int rc = ev_watch(h->loop, s, ev, on_fd, h);
+	if (rc < 0)
+		log_warnx("http: cannot watch a socket: %s", strerror(-rc));
+	return 0;
 }
 
 static void on_timer(struct ev_loop *loop, void *arg)
@@ -90,9 +96,10 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 	h->timer = 0;
 	if (timeout_ms >= 0) {
 		long id = ev_timer(h->loop, (uint64_t)timeout_ms, on_timer, h);
-		if (id < 0)
-			return -1;
-		h->timer = id;
+		if (id < 0)	/* see sock_cb: never -1 */
+			log_warnx("http: cannot set a timer: %s", strerror((int)-id));
+		else
+			h->timer = id;
 	}
 	return 0;
 }
@@ -150,6 +157,9 @@ static int map_error(struct xfer *x, CURLcode rc)
 		return -ENOMEM;
 	case CURLE_WRITE_ERROR:
 		return x->too_big ? -EMSGSIZE : -ENOMEM;
+	case CURLE_URL_MALFORMAT:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		return -EINVAL;
 	case CURLE_COULDNT_CONNECT:
 		curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os);
 		return os > 0 ? -(int)os : -ECONNREFUSED;
@@ -253,6 +263,9 @@ static int setup(struct xfer *x, const struct http_req *req)
 	}
 	bad |= curl_easy_setopt(e, CURLOPT_URL, req->url);
 	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+	bad |= curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+	bad |= curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, x);
 	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->err);

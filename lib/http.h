@@ -12,6 +12,7 @@
 
 struct http;
 
+/* Redirects (at most 5, to http or https) are followed. */
 struct http_req {
 	const char *method;		/* NULL: GET, or POST when body is set */
 	const char *url;
@@ -27,7 +28,8 @@ struct http_req {
 struct http_resp {
 	long id;			/* what http_start returned */
 	int code;			/* 0, or why there is no answer: -ETIMEDOUT, -ECONNREFUSED,
-					 * -EHOSTUNREACH, -EMSGSIZE, -ENOMEM, -EIO (other) */
+					 * -EHOSTUNREACH, -EMSGSIZE, -ENOMEM, -EINVAL (a URL curl
+					 * cannot use), -EIO (other) */
 	long status;			/* the HTTP status; 0 when no answer came */
 	char *body;			/* the answer's body, NUL-terminated (not counted in len);
 					 * the callback may keep it by setting body to NULL */
@@ -40,7 +42,8 @@ typedef void http_done_fn(void *arg, struct http_resp *resp);
 
 /* A client on loop. Returns NULL with errno set. */
 struct http *http_new(struct ev_loop *loop);
-/* Cancels every request in flight (their callbacks are not called) and frees h. */
+/* Cancels every request in flight (their callbacks are not called) and frees h. Not from
+ * inside a done callback. */
 void http_free(struct http *h);
 /* Starts a request; the strings in req need only live until it returns. Returns an id
  * (> 0) or -ENOMEM / -EINVAL. done is never called from inside http_start. */

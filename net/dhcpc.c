@@ -216,8 +216,14 @@ int dhcpc_start(struct dhcpc *d, struct ev_loop *loop, int nlfd, const struct nl
 		return rc;
 	}
 	struct dhcp_actions a;
-	if ((rc = dhcp_start(&d->core, ev_now_ms(), NULL, &a)) < 0)
+	if (!link->carrier)	/* quiet until the carrier comes (dhcpc_link) */
+		dhcp_link(&d->core, ev_now_ms(), false, &a);
+	if ((rc = dhcp_start(&d->core, ev_now_ms(), NULL, &a)) < 0) {
+		ev_unwatch(loop, d->pfd);
+		close(d->pfd);
+		d->pfd = -1;
 		return rc;
+	}
 	dhcpc_do(d, &a);
 	return 0;
 }
@@ -225,10 +231,10 @@ int dhcpc_start(struct dhcpc *d, struct ev_loop *loop, int nlfd, const struct nl
 void dhcpc_link(struct dhcpc *d, int up)
 {
 	struct dhcp_actions a;
-	if (d->pfd <= 0)
+	if (d->pfd <= 0 || d->core.link_up == !!up)
 		return;
-	log_info("dhcp: %s: carrier %s%s", d->ifname, up ? "back" : "lost",
-		 up ? "; confirming the lease" : "");
+	log_info("dhcp: %s: carrier %s%s", d->ifname, up ? "up" : "lost",
+		 !up ? "" : d->core.configured ? "; confirming the lease" : "; asking again");
 	if (dhcp_link(&d->core, ev_now_ms(), up, &a) == 0)
 		dhcpc_do(d, &a);
 }

@@ -55,3 +55,8 @@ note "cabin.config=URL answering 404: degraded, naming the URL, up"
 direct missing "cabin.config=http://10.0.2.2:$port/nothing-here"
 grep -Eq '^cabin: degraded reason="cabin.config http://10\.0\.2\.2:[0-9]+/nothing-here: HTTP 404" version=[^ ]+ hostname=cabin source=none addrs=10\.0\.2\.15 boot_ms=[0-9]+$' \
 	"$TMP/missing.ready" || fail "no degraded line naming the URL"
+
+note "cabin.config=https://...: refused at once (no CA certificates in the appliance), node up"
+direct https "cabin.config=https://10.0.2.2:$port/user-data"
+grep -Eq '^cabin: degraded reason="cabin.config=https://10\.0\.2\.2:[0-9]+/user-data: https:// needs CA certificates[^"]*" version=[^ ]+ hostname=cabin source=none addrs=10\.0\.2\.15 boot_ms=[0-9]+$' \
+	"$TMP/https.ready" || fail "no degraded line refusing https"
