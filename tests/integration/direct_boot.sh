@@ -19,6 +19,9 @@ hostname: direct-1
 write_files:
   - path: /run/direct
     content: from cabin.config
+resolv_conf:
+  nameservers: [10.0.2.3, 192.0.2.53]
+  searchdomains: [lab.example]
 YAML
 python3 -m http.server --bind 127.0.0.1 --directory "$TMP/www" 0 >"$TMP/http.log" 2>&1 &
 HTTP_PID=$!
@@ -50,6 +53,8 @@ grep -Eq '^cabin: ready version=[^ ]+ hostname=direct-1 source=cabin.config addr
 grep -q 'drives not consulted' "$TMP/ok.log" || fail "the command line did not take precedence"
 grep -q 'cabin: config: wrote /run/direct (17 bytes' "$TMP/ok.log" || fail "write_files not applied"
 grep -q '"GET /user-data HTTP/1.1" 200' "$TMP/http.log" || fail "the server saw no GET"
+grep -q 'cabin: net: /etc/resolv.conf from user data (resolv_conf)' "$TMP/ok.log" ||
+	fail "resolv_conf of fetched user data not applied"
 
 note "cabin.config=URL answering 404: degraded, naming the URL, up"
 direct missing "cabin.config=http://10.0.2.2:$port/nothing-here"
