@@ -196,6 +196,17 @@ fuzz-dhcp: $(BUILD)/fuzz/dhcp_fuzz
 fuzz: fuzz-dhcp
 .PHONY: fuzz fuzz-dhcp
 
+# The protobuf layer of the KV server (pure: kv/pb.c and the message codecs only).
+$(BUILD)/fuzz/pb_fuzz: tests/fuzz/pb_fuzz.c kv/pb.c kv/pb.h $(wildcard kv/msg*.c kv/msg*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
+fuzz-pb: $(BUILD)/fuzz/pb_fuzz
+	@mkdir -p $(BUILD)/fuzz/corpus/pb
+	$< -max_total_time=$(FUZZ_TIME) -max_len=4096 -artifact_prefix=$(BUILD)/fuzz/pb- \
+		$(BUILD)/fuzz/corpus/pb tests/fuzz/corpus/pb
+fuzz: fuzz-pb
+.PHONY: fuzz-pb
+
 # The configuration parsers (pure: no cabind.h) with the pinned libyaml and cJSON, rebuilt
 # for the fuzzer with coverage instrumentation so that it steers through their branches too.
 CONFIG_SRCS := $(addprefix init/,nodeconfig.c config_diag.c config_dump.c config_tree.c \
