@@ -1,0 +1,305 @@
+/* The MVCC store's frame: life cycle, memory accounting, the revision log, and
+ * transactions (begin, commit with events, undo). The operations live in mvcc_read.c,
+ * mvcc_write.c, mvcc_compact.c and mvcc_hist.c. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mvcc_int.h"
+
+const char *mvcc_strerror(int code)
+{
+	switch (code) {
+#define MVCC_ERR_CASE(name, value, text) \
+	case name:                       \
+		return text;
+		MVCC_ERRORS(MVCC_ERR_CASE)
+#undef MVCC_ERR_CASE
+	case -ENOMEM:
+		return "mvcc: out of memory";
+	default:
+		return "unknown error";
+	}
+}
+
+/* ---- memory ---------------------------------------------------------------------------- */
+
+static void *libc_fn(void *ctx, void *p, size_t size)
+{
+	(void)ctx;
+	if (!size) {
+		free(p);
+		return NULL;
+	}
+	return realloc(p, size);
+}
+
+void *mvcc_mem_alloc(struct mvcc *s, size_t size)
+{
+	void *p = s->a.fn(s->a.ctx, NULL, size);
+
+	if (p)
+		s->bytes += size;
+	return p;
+}
+
+void mvcc_mem_free(struct mvcc *s, void *p, size_t size)
+{
+	if (!p)
+		return;
+	s->a.fn(s->a.ctx, p, 0);
+	s->bytes -= size;
+}
+
+int mvcc_mem_grow(struct mvcc *s, void **p, size_t old, size_t size)
+{
+	void *n = s->a.fn(s->a.ctx, *p, size);
+
+	if (!n)
+		return -ENOMEM;
+	*p = n;
+	s->bytes = s->bytes - old + size;
+	return 0;
+}
+
+void *mvcc_res_alloc(struct mvcc *s, size_t size)
+{
+	return s->a.fn(s->a.ctx, NULL, size);
+}
+
+void mvcc_res_free(struct mvcc *s, void *p)
+{
+	if (p)
+		s->a.fn(s->a.ctx, p, 0);
+}
+
+/* ---- life cycle ------------------------------------------------------------------------ */
+
+int mvcc_new(const struct mvcc_alloc *a, struct mvcc **out)
+{
+	struct mvcc_alloc al = { libc_fn, NULL };
+	struct mvcc *s;
+
+	if (a)
+		al = *a;
+	s = al.fn(al.ctx, NULL, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	memset(s, 0, sizeof(*s));
+	s->a = al;
+	s->bytes = sizeof(*s);
+	s->rev = 1;
+	*out = s;
+	return 0;
+}
+
+void mvcc_free(struct mvcc *s)
+{
+	struct mvcc_key *k;
+
+	if (!s)
+		return;
+	for (struct mvcc_pos pos = mvcc_bt_first(&s->index); (k = mvcc_bt_at(pos));
+	     mvcc_bt_next(&pos))
+		mvcc_key_free(s, k);
+	mvcc_bt_destroy(s, &s->index);
+	mvcc_mem_free(s, s->log, s->logcap * sizeof(s->log[0]));
+	s->a.fn(s->a.ctx, s, 0);
+}
+
+int64_t mvcc_rev(const struct mvcc *s)
+{
+	return s->rev;
+}
+
+int64_t mvcc_compacted(const struct mvcc *s)
+{
+	return s->compacted;
+}
+
+void mvcc_stats(const struct mvcc *s, struct mvcc_stats *out)
+{
+	out->keys = s->live;
+	out->index_keys = s->index.count;
+	out->revisions = s->nrevs;
+	out->bytes = s->bytes;
+}
+
+void mvcc_set_observer(struct mvcc *s, mvcc_event_fn *fn, void *ctx)
+{
+	s->observer = fn;
+	s->observer_ctx = ctx;
+}
+
+/* ---- the revision log ------------------------------------------------------------------ */
+
+int mvcc_log_reserve(struct mvcc *s, size_t n)
+{
+	size_t cap = s->logcap ? s->logcap : 64;
+
+	if (s->logcap - s->nlog >= n)
+		return 0;
+	while (cap - s->nlog < n) {
+		if (cap > SIZE_MAX / 2 / sizeof(s->log[0]))
+			return -ENOMEM;
+		cap *= 2;
+	}
+	if (mvcc_mem_grow(s, (void **)&s->log, s->logcap * sizeof(s->log[0]),
+			  cap * sizeof(s->log[0])))
+		return -ENOMEM;
+	s->logcap = cap;
+	return 0;
+}
+
+void mvcc_log_event(const struct mvcc_logent *e, struct mvcc_event *ev)
+{
+	const struct mvcc_key *k = e->key;
+	long j = mvcc_key_find(k, e->main, e->sub), p = j - 1;
+	const struct mvcc_rev *r = &k->revs[j];
+
+	memset(ev, 0, sizeof(*ev));
+	ev->type = r->tomb ? MVCC_EVENT_DELETE : MVCC_EVENT_PUT;
+	mvcc_key_kv(k, r, &ev->kv);
+	/* prev is the state at revision - 1, not an earlier write of the same transaction */
+	while (p >= 0 && k->revs[p].main == e->main)
+		p--;
+	if (p >= 0 && !k->revs[p].tomb) {
+		ev->has_prev = true;
+		mvcc_key_kv(k, &k->revs[p], &ev->prev);
+	}
+}
+
+/* ---- transactions ---------------------------------------------------------------------- */
+
+int mvcc_txn_begin(struct mvcc *s)
+{
+	if (s->in_txn)
+		return MVCC_ETXN;
+	s->in_txn = true;
+	s->txn_start = s->nlog;
+	return 0;
+}
+
+/* Pops the log back to mark, and with each entry the key revision it added; a key left
+ * without revisions was created by the transaction and goes. */
+void mvcc_undo(struct mvcc *s, size_t mark)
+{
+	while (s->nlog > mark) {
+		struct mvcc_key *k = s->log[--s->nlog].key;
+		struct mvcc_rev *r = &k->revs[k->nrev - 1];
+		bool was_live = !r->tomb, now_live;
+
+		mvcc_val_drop(s, r->val);
+		k->nrev--;
+		s->nrevs--;
+		now_live = k->nrev && !k->revs[k->nrev - 1].tomb;
+		if (was_live && !now_live)
+			s->live--;
+		else if (!was_live && now_live)
+			s->live++;
+		if (!k->nrev) {
+			mvcc_bt_remove(s, &s->index, k);
+			mvcc_key_free(s, k);
+		}
+	}
+}
+
+void mvcc_txn_abort(struct mvcc *s)
+{
+	if (!s->in_txn)
+		return;
+	mvcc_undo(s, s->txn_start);
+	s->in_txn = false;
+}
+
+int64_t mvcc_txn_end(struct mvcc *s)
+{
+	size_t from = s->txn_start;
+
+	if (!s->in_txn)
+		return MVCC_ETXN;
+	s->in_txn = false;
+	if (s->nlog == from)
+		return s->rev;
+	s->rev++;
+	for (size_t i = from; s->observer && i < s->nlog; i++) {
+		struct mvcc_event ev;
+		mvcc_log_event(&s->log[i], &ev);
+		ev.last = i + 1 == s->nlog;
+		s->observer(s->observer_ctx, &ev);
+	}
+	return s->rev;
+}
+
+int mvcc_txn_range(struct mvcc *s, const struct mvcc_range_req *req, struct mvcc_range_res *res)
+{
+	if (!s->in_txn) {
+		memset(res, 0, sizeof(*res));
+		return MVCC_ETXN;
+	}
+	return mvcc_range_in(s, req, res);
+}
+
+int mvcc_txn_put(struct mvcc *s, const struct mvcc_put_req *req, struct mvcc_put_res *res)
+{
+	if (!s->in_txn) {
+		memset(res, 0, sizeof(*res));
+		return MVCC_ETXN;
+	}
+	return mvcc_put_in(s, req, res);
+}
+
+int mvcc_txn_delete(struct mvcc *s, const struct mvcc_delete_req *req,
+		    struct mvcc_delete_res *res)
+{
+	if (!s->in_txn) {
+		memset(res, 0, sizeof(*res));
+		return MVCC_ETXN;
+	}
+	return mvcc_delete_in(s, req, res);
+}
+
+/* ---- one-op transactions --------------------------------------------------------------- */
+
+int mvcc_range(struct mvcc *s, const struct mvcc_range_req *req, struct mvcc_range_res *res)
+{
+	if (s->in_txn) {
+		memset(res, 0, sizeof(*res));
+		return MVCC_ETXN;
+	}
+	return mvcc_range_in(s, req, res);
+}
+
+int mvcc_put(struct mvcc *s, const struct mvcc_put_req *req, struct mvcc_put_res *res)
+{
+	int rc = mvcc_txn_begin(s);
+
+	if (rc) {
+		memset(res, 0, sizeof(*res));
+		return rc;
+	}
+	rc = mvcc_put_in(s, req, res);
+	if (rc) {
+		mvcc_txn_abort(s);
+		return rc;
+	}
+	mvcc_txn_end(s);
+	return 0;
+}
+
+int mvcc_delete(struct mvcc *s, const struct mvcc_delete_req *req, struct mvcc_delete_res *res)
+{
+	int rc = mvcc_txn_begin(s);
+
+	if (rc) {
+		memset(res, 0, sizeof(*res));
+		return rc;
+	}
+	rc = mvcc_delete_in(s, req, res);
+	if (rc) {
+		mvcc_txn_abort(s);
+		return rc;
+	}
+	res->revision = mvcc_txn_end(s);
+	return 0;
+}

@@ -1,0 +1,82 @@
+/* The MVCC store's compaction: drops the history below a revision and gives the memory
+ * back (values, revision arrays, emptied keys, index nodes, the log's tail). etcd 3.4's
+ * rule: each key keeps its latest revision <= rev unless that revision deleted it. */
+#include <string.h>
+
+#include "mvcc_int.h"
+
+/* Keeps the log entries that survive, in order. Runs before any key is trimmed, so every
+ * entry still finds its key and revision. */
+static void compact_log(struct mvcc *s, int64_t rev)
+{
+	size_t w = 0, i;
+
+	for (i = 0; i < s->nlog && s->log[i].main <= rev; i++) {
+		const struct mvcc_logent *e = &s->log[i];
+		const struct mvcc_rev *r = mvcc_key_at(e->key, rev);
+		if (r && !r->tomb && r->main == e->main && r->sub == e->sub)
+			s->log[w++] = *e;
+	}
+	if (i > w && i < s->nlog)
+		memmove(&s->log[w], &s->log[i], (s->nlog - i) * sizeof(s->log[0]));
+	s->nlog = w + (s->nlog - i);
+	if (s->logcap > 64 && s->nlog < s->logcap / 4) {
+		size_t cap = s->nlog * 2 > 64 ? s->nlog * 2 : 64;
+		if (!mvcc_mem_grow(s, (void **)&s->log, s->logcap * sizeof(s->log[0]),
+				   cap * sizeof(s->log[0])))
+			s->logcap = cap;	/* a failed shrink just keeps the old block */
+	}
+}
+
+/* Drops k's revisions below rev. Returns true if none is left. */
+static bool compact_key(struct mvcc *s, struct mvcc_key *k, int64_t rev)
+{
+	const struct mvcc_rev *r = mvcc_key_at(k, rev);
+	size_t drop;
+
+	if (!r)
+		return false;
+	drop = (size_t)(r - k->revs) + (r->tomb ? 1 : 0);
+	if (!drop)
+		return false;
+	for (size_t i = 0; i < drop; i++)
+		mvcc_val_drop(s, k->revs[i].val);
+	memmove(k->revs, &k->revs[drop], (k->nrev - drop) * sizeof(k->revs[0]));
+	k->nrev -= (uint32_t)drop;
+	s->nrevs -= drop;
+	if (!k->nrev)
+		return true;
+	if (k->cap > k->nrev &&
+	    !mvcc_mem_grow(s, (void **)&k->revs, k->cap * sizeof(k->revs[0]),
+			   k->nrev * sizeof(k->revs[0])))
+		k->cap = k->nrev;
+	return false;
+}
+
+int mvcc_compact(struct mvcc *s, int64_t rev)
+{
+	struct mvcc_pos pos;
+	struct mvcc_key *k;
+
+	if (s->in_txn)
+		return MVCC_ETXN;
+	if (rev <= s->compacted)
+		return MVCC_ECOMPACTED;
+	if (rev > s->rev)
+		return MVCC_EFUTURE;
+	compact_log(s, rev);
+	pos = mvcc_bt_first(&s->index);
+	while ((k = mvcc_bt_at(pos))) {
+		struct mvcc_key *next;
+		mvcc_bt_next(&pos);
+		if (!compact_key(s, k, rev))
+			continue;
+		/* removing rebalances the leaves: find the next key again by its bytes */
+		next = mvcc_bt_at(pos);
+		mvcc_bt_remove(s, &s->index, k);
+		mvcc_key_free(s, k);
+		pos = next ? mvcc_bt_seek(&s->index, next->bytes, next->len) : (struct mvcc_pos){ 0 };
+	}
+	s->compacted = rev;
+	return 0;
+}

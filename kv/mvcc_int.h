@@ -1,0 +1,177 @@
+/* Internals of the MVCC store shared by kv/mvcc*.c: the per-key history, the revision
+ * log, the B+-tree index, value references and the counting allocator. Not an API. */
+#ifndef CABIN_KV_MVCC_INT_H
+#define CABIN_KV_MVCC_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mvcc.h"
+
+/* ---- value references ------------------------------------------------------------------
+ * A value is reached only through these calls, so that it can later live in a file with
+ * just an offset here. Today: a heap block holding the length and the bytes, NULL for an
+ * empty value (no allocation). */
+struct mvcc_vblob;
+struct mvcc_vref {
+	struct mvcc_vblob *blob;
+};
+
+/* Copies len bytes into a new value. Returns 0 or -ENOMEM. */
+int mvcc_val_make(struct mvcc *s, struct mvcc_vref *out, const uint8_t *p, size_t len);
+void mvcc_val_drop(struct mvcc *s, struct mvcc_vref v);
+struct mvcc_bytes mvcc_val_bytes(struct mvcc_vref v);
+
+/* ---- per-key history -------------------------------------------------------------------- */
+struct mvcc_rev {
+	int64_t main;		/* mod revision */
+	int64_t create;		/* 0 for a tombstone */
+	int64_t version;	/* 0 for a tombstone */
+	int64_t lease;
+	uint32_t sub;
+	uint32_t tomb;		/* this revision deleted the key */
+	struct mvcc_vref val;
+};
+
+/* One key and its revisions, oldest first, in (main, sub) order. Held by the index; the log
+ * points at it too. A key with no revisions left is removed and freed. */
+struct mvcc_key {
+	struct mvcc_rev *revs;
+	uint32_t nrev, cap;
+	uint32_t len;
+	uint8_t bytes[];
+};
+
+/* A new key holding a copy of the bytes, with room for one revision and none yet;
+ * NULL for ENOMEM. mvcc_key_free drops its revisions' values too. */
+struct mvcc_key *mvcc_key_new(struct mvcc *s, struct mvcc_bytes key);
+void mvcc_key_free(struct mvcc *s, struct mvcc_key *k);
+/* Ensures room for one more revision of k. Returns 0 or -ENOMEM. */
+int mvcc_key_reserve(struct mvcc *s, struct mvcc_key *k);
+/* Appends revision r to k (room reserved) and logs it (room reserved); counts it. */
+void mvcc_key_append(struct mvcc *s, struct mvcc_key *k, const struct mvcc_rev *r);
+/* Returns the latest revision of k with main <= at, or NULL. */
+const struct mvcc_rev *mvcc_key_at(const struct mvcc_key *k, int64_t at);
+/* Index in k->revs of revision (main, sub), or -1. */
+long mvcc_key_find(const struct mvcc_key *k, int64_t main, uint32_t sub);
+/* The kv of k as of revision r (a tombstone gives the key and mod revision only). */
+void mvcc_key_kv(const struct mvcc_key *k, const struct mvcc_rev *r, struct mvcc_kv *out);
+int mvcc_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+
+/* ---- the index: a B+-tree of key pointers ----------------------------------------------
+ * Leaves hold the keys in order and are chained; an inner node holds its children and the
+ * first key of each child. Nodes keep at least BT_MIN entries (except the root). */
+#define BT_CAP 32
+#define BT_MIN (BT_CAP / 4)
+#define BT_DEPTH_MAX 24
+
+struct mvcc_node {
+	uint16_t n;
+	uint16_t leaf;
+	struct mvcc_node *next;			/* leaves: the next leaf */
+	struct mvcc_key *key[BT_CAP];		/* leaf: the keys; inner: each child's first */
+	struct mvcc_node *kid[];			/* inner nodes only: BT_CAP children */
+};
+
+struct mvcc_tree {
+	struct mvcc_node *root;			/* NULL when empty */
+	int height;				/* levels: 1 = the root is a leaf */
+	size_t count;
+};
+
+/* A position in the leaves; leaf NULL = past the end. */
+struct mvcc_pos {
+	struct mvcc_node *leaf;
+	unsigned i;
+};
+
+/* The first key >= (p, len). */
+struct mvcc_pos mvcc_bt_seek(const struct mvcc_tree *t, const uint8_t *p, size_t len);
+struct mvcc_pos mvcc_bt_first(const struct mvcc_tree *t);
+static inline struct mvcc_key *mvcc_bt_at(struct mvcc_pos pos)
+{
+	return pos.leaf ? pos.leaf->key[pos.i] : NULL;
+}
+void mvcc_bt_next(struct mvcc_pos *pos);
+/* The key with these bytes, or NULL. */
+struct mvcc_key *mvcc_bt_get(const struct mvcc_tree *t, const uint8_t *p, size_t len);
+/* Inserts k, which must not be present. Returns 0 or -ENOMEM (tree unchanged). */
+int mvcc_bt_insert(struct mvcc *s, struct mvcc_tree *t, struct mvcc_key *k);
+/* Removes k, which must be present. Never allocates, never fails. */
+void mvcc_bt_remove(struct mvcc *s, struct mvcc_tree *t, const struct mvcc_key *k);
+void mvcc_bt_destroy(struct mvcc *s, struct mvcc_tree *t);
+
+/* ---- the revision log ------------------------------------------------------------------
+ * Every key revision held, in (main, sub) order: history replay, HashKV and the open
+ * transaction's changes (its tail, from txn_start) come from here. */
+struct mvcc_logent {
+	struct mvcc_key *key;
+	int64_t main;
+	uint32_t sub;
+};
+
+/* ---- the store -------------------------------------------------------------------------- */
+struct mvcc {
+	struct mvcc_alloc a;
+	size_t bytes;			/* held: sizes asked of the allocator */
+	struct mvcc_tree index;
+	int64_t rev, compacted;
+	size_t live, nrevs;		/* keys existing now, revisions held */
+	struct mvcc_logent *log;
+	size_t nlog, logcap;
+	bool in_txn;
+	size_t txn_start;		/* log index of the open transaction's first change */
+	mvcc_event_fn *observer;
+	void *observer_ctx;
+};
+
+/* Sized allocation through s->a, counted in s->bytes. mvcc_mem_grow keeps *p on failure. */
+void *mvcc_mem_alloc(struct mvcc *s, size_t size);
+void mvcc_mem_free(struct mvcc *s, void *p, size_t size);
+int mvcc_mem_grow(struct mvcc *s, void **p, size_t old, size_t size);
+/* Result arrays: from the same allocator, but not the store's, so not counted. */
+void *mvcc_res_alloc(struct mvcc *s, size_t size);
+void mvcc_res_free(struct mvcc *s, void *p);
+
+/* The view a read inside the store sees: the committed revision, or the pending one once
+ * the open transaction has written. */
+static inline int64_t mvcc_view_rev(const struct mvcc *s)
+{
+	return s->in_txn && s->nlog > s->txn_start ? s->rev + 1 : s->rev;
+}
+
+/* A key range resolved from etcd's key/range_end rules (see mvcc.h). */
+struct mvcc_span {
+	const uint8_t *key, *end;
+	size_t key_len, end_len;
+	bool single, unbounded;
+};
+void mvcc_span_init(struct mvcc_span *sp, struct mvcc_bytes key, struct mvcc_bytes range_end);
+bool mvcc_span_has(const struct mvcc_span *sp, const uint8_t *p, size_t len);
+/* The position of the span's first key (or where it would be). */
+struct mvcc_pos mvcc_span_begin(const struct mvcc *s, const struct mvcc_span *sp);
+/* The key at pos if it is inside the span, else NULL. */
+struct mvcc_key *mvcc_span_key(const struct mvcc_span *sp, struct mvcc_pos pos);
+
+/* Checks and resolves a read revision against view: 0 with *at set, or an error. */
+int mvcc_read_rev(const struct mvcc *s, int64_t want, int64_t view, int64_t *at);
+/* The key's revision that exists at `at` (not deleted), or NULL. */
+static inline const struct mvcc_rev *mvcc_key_live(const struct mvcc_key *k, int64_t at)
+{
+	const struct mvcc_rev *r = mvcc_key_at(k, at);
+	return r && !r->tomb ? r : NULL;
+}
+
+/* Undoes the open transaction's log entries from index mark on. */
+void mvcc_undo(struct mvcc *s, size_t mark);
+/* Ensures room for n more log entries. Returns 0 or -ENOMEM. */
+int mvcc_log_reserve(struct mvcc *s, size_t n);
+/* Fills an event for log entry e (committed). */
+void mvcc_log_event(const struct mvcc_logent *e, struct mvcc_event *ev);
+
+int mvcc_range_in(struct mvcc *s, const struct mvcc_range_req *req, struct mvcc_range_res *res);
+int mvcc_put_in(struct mvcc *s, const struct mvcc_put_req *req, struct mvcc_put_res *res);
+int mvcc_delete_in(struct mvcc *s, const struct mvcc_delete_req *req, struct mvcc_delete_res *res);
+
+#endif
