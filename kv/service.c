@@ -1,14 +1,92 @@
-/* The gRPC methods cabind serves, and the service state behind them. */
+/* The gRPC methods cabind serves, the service state behind them, and the helpers every
+ * method shares: headers, replies, and etcd's errors. Cluster and Maintenance for one
+ * member live here too; KV is in svc_kv.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "service.h"
+#include "../lib/log.h"
+#include "svc_int.h"
 
-struct kv_service {
-	char name[64];
-};
+/* The etcd API level cabind implements, as Status and /version report it. */
+#define SVC_API_VERSION "3.4.0"
+
+struct kvm_header svc_header(const struct kv_service *svc, int64_t rev)
+{
+	return (struct kvm_header){ .cluster_id = svc->cluster_id, .member_id = svc->member_id,
+				    .revision = rev > 0 ? rev : mvcc_rev(svc->store),
+				    .raft_term = svc->raft_term };
+}
+
+struct kvm_kv svc_kv(const struct mvcc_kv *kv)
+{
+	return (struct kvm_kv){
+		.key = { kv->key.p, kv->key.len }, .create_revision = kv->create_revision,
+		.mod_revision = kv->mod_revision, .version = kv->version,
+		.value = { kv->value.p, kv->value.len }, .lease = kv->lease,
+	};
+}
+
+void svc_reply(struct grpc_call *call, enum kvm_type t, const void *msg)
+{
+	struct pb_buf b;
+	pb_buf_init(&b, NULL);
+	int rc = kvm_encode(&b, t, msg);
+	if (rc < 0) {
+		char why[120];
+		snprintf(why, sizeof(why), "grpc: error while marshaling: %s", pb_strerror(rc));
+		grpc_finish(call, GRPC_INTERNAL, why);
+	} else if (grpc_send(call, b.data ? b.data : (const uint8_t *)"", b.len) < 0) {
+		grpc_finish(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+	} else {
+		grpc_finish(call, GRPC_OK, NULL);
+	}
+	pb_buf_free(&b);
+}
+
+void svc_fail_mvcc(struct grpc_call *call, int rc)
+{
+	switch (rc) {
+	case MVCC_ECOMPACTED:
+	case MVCC_EFUTURE:
+		grpc_finish(call, GRPC_OUT_OF_RANGE, mvcc_strerror(rc));
+		break;
+	case MVCC_ENOTFOUND:
+	case MVCC_EVALUE:
+	case MVCC_ELEASE:
+	case MVCC_ENOKEY:
+	case MVCC_ESORT:
+		grpc_finish(call, GRPC_INVALID_ARGUMENT, mvcc_strerror(rc));
+		break;
+	case -ENOENT:
+		grpc_finish(call, GRPC_NOT_FOUND, "etcdserver: requested lease not found");
+		break;
+	case -E2BIG:
+		grpc_finish(call, GRPC_INVALID_ARGUMENT,
+			    "etcdserver: too many operations in txn request");
+		break;
+	case -ENOMEM:
+		grpc_finish(call, GRPC_RESOURCE_EXHAUSTED, "etcdserver: out of memory");
+		break;
+	default:
+		grpc_finish(call, GRPC_INTERNAL, mvcc_strerror(rc));
+		break;
+	}
+}
+
+int svc_decode(struct grpc_call *call, enum kvm_type t, const uint8_t *buf, size_t len,
+	       void *msg, struct pb_arena *a)
+{
+	int rc = kvm_decode(t, buf, len, msg, a);
+	if (rc == 0)
+		return 0;
+	char why[160];
+	snprintf(why, sizeof(why), "grpc: error unmarshalling request: %s",
+		 rc == -ENOMEM ? "out of memory" : pb_strerror(rc));
+	grpc_finish(call, rc == -ENOMEM ? GRPC_RESOURCE_EXHAUSTED : GRPC_INTERNAL, why);
+	return -1;
+}
 
 /* grpc.health.v1.Health/Check: SERVING (status = 1) for any service name. */
 static void health_check(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
@@ -21,7 +99,117 @@ static void health_check(struct grpc_call *call, const uint8_t *msg, size_t len,
 	grpc_finish(call, GRPC_OK, NULL);
 }
 
+/* ---- Cluster ---- */
+
+static void member_list(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
+{
+	struct kv_service *svc = ctx;
+	struct pb_arena a;
+	struct kvm_member_list_request req;
+	svc_arena_init(&a);
+	if (svc_decode(call, KVM_MEMBER_LIST_REQUEST, msg, len, &req, &a) == 0) {
+		struct pb_bytes peer = { (const uint8_t *)svc->peer_urls, strlen(svc->peer_urls) };
+		struct pb_bytes client = { (const uint8_t *)svc->client_urls,
+					   strlen(svc->client_urls) };
+		struct kvm_member m = {
+			.id = svc->member_id,
+			.name = { (const uint8_t *)svc->name, strlen(svc->name) },
+			.peer_urls = &peer, .n_peer_urls = 1,
+			.client_urls = &client, .n_client_urls = 1,
+		};
+		struct kvm_header h = svc_header(svc, 0);
+		struct kvm_members_response res = { .header = &h, .members = &m, .n_members = 1 };
+		svc_reply(call, KVM_MEMBERS_RESPONSE, &res);
+	}
+	pb_arena_free(&a);
+}
+
+/* ---- Maintenance ---- */
+
+static void status(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
+{
+	struct kv_service *svc = ctx;
+	struct pb_arena a;
+	struct kvm_empty req;
+	svc_arena_init(&a);
+	if (svc_decode(call, KVM_EMPTY, msg, len, &req, &a) == 0) {
+		struct mvcc_stats st;
+		mvcc_stats(svc->store, &st);
+		struct kvm_header h = svc_header(svc, 0);
+		struct kvm_status_response res = {
+			.header = &h,
+			.version = { (const uint8_t *)SVC_API_VERSION, strlen(SVC_API_VERSION) },
+			.db_size = (int64_t)st.bytes, .db_size_in_use = (int64_t)st.bytes,
+			.leader = svc->member_id, .raft_index = (uint64_t)mvcc_rev(svc->store),
+			.raft_applied_index = (uint64_t)mvcc_rev(svc->store),
+			.raft_term = svc->raft_term,
+		};
+		svc_reply(call, KVM_STATUS_RESPONSE, &res);
+	}
+	pb_arena_free(&a);
+}
+
+static void hash_kv(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
+{
+	struct kv_service *svc = ctx;
+	struct pb_arena a;
+	struct kvm_hash_kv_request req;
+	svc_arena_init(&a);
+	if (svc_decode(call, KVM_HASH_KV_REQUEST, msg, len, &req, &a) == 0) {
+		struct mvcc_hash hs;
+		int rc = mvcc_hash_kv(svc->store, req.revision, &hs);
+		if (rc < 0) {
+			svc_fail_mvcc(call, rc);
+		} else {
+			struct kvm_header h = svc_header(svc, hs.revision);
+			struct kvm_hash_kv_response res = { .header = &h, .hash = hs.hash,
+							    .compact_revision = hs.compact_revision };
+			svc_reply(call, KVM_HASH_KV_RESPONSE, &res);
+		}
+	}
+	pb_arena_free(&a);
+}
+
+static void alarm(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
+{
+	struct kv_service *svc = ctx;
+	struct pb_arena a;
+	struct kvm_alarm_request req;
+	svc_arena_init(&a);
+	if (svc_decode(call, KVM_ALARM_REQUEST, msg, len, &req, &a) == 0) {
+		struct kvm_header h = svc_header(svc, 0);
+		struct kvm_alarm_response res = { .header = &h };	/* no alarm is raised yet */
+		svc_reply(call, KVM_ALARM_RESPONSE, &res);
+	}
+	pb_arena_free(&a);
+}
+
+/* Defragment: the store has nothing to defragment; etcd answers with a header. */
+static void defragment(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
+{
+	struct kv_service *svc = ctx;
+	struct pb_arena a;
+	struct kvm_empty req;
+	svc_arena_init(&a);
+	if (svc_decode(call, KVM_EMPTY, msg, len, &req, &a) == 0) {
+		struct kvm_header h = svc_header(svc, 0);
+		struct kvm_header_response res = { .header = &h };
+		svc_reply(call, KVM_HEADER_RESPONSE, &res);
+	}
+	pb_arena_free(&a);
+}
+
 static const struct grpc_method methods[] = {
+	{ "/etcdserverpb.KV/Range", svc_range, NULL, NULL },
+	{ "/etcdserverpb.KV/Put", svc_put, NULL, NULL },
+	{ "/etcdserverpb.KV/DeleteRange", svc_delete_range, NULL, NULL },
+	{ "/etcdserverpb.KV/Txn", svc_txn, NULL, NULL },
+	{ "/etcdserverpb.KV/Compact", svc_compact, NULL, NULL },
+	{ "/etcdserverpb.Cluster/MemberList", member_list, NULL, NULL },
+	{ "/etcdserverpb.Maintenance/Status", status, NULL, NULL },
+	{ "/etcdserverpb.Maintenance/HashKV", hash_kv, NULL, NULL },
+	{ "/etcdserverpb.Maintenance/Alarm", alarm, NULL, NULL },
+	{ "/etcdserverpb.Maintenance/Defragment", defragment, NULL, NULL },
 	{ "/grpc.health.v1.Health/Check", health_check, NULL, NULL },
 };
 
@@ -31,21 +219,42 @@ const struct grpc_method *kv_service_methods(size_t *n)
 	return methods;
 }
 
+/* A 64-bit FNV-1a over the strings: stable ids for a member and its cluster. */
+static uint64_t fnv(const char *a, const char *b)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const char *s = a; *s; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+	h = (h ^ 0xff) * 0x100000001b3ull;
+	for (const char *s = b; *s; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+	return h ? h : 1;
+}
+
 int kv_service_new(const struct kv_opts *o, const char *dir, struct kv_service **out,
 		   char *err, size_t errlen)
 {
-	(void)dir;
+	(void)dir;	/* the store keeps nothing on disk yet */
 	struct kv_service *svc = calloc(1, sizeof(*svc));
-	if (!svc) {
+	if (!svc || mvcc_new(NULL, &svc->store) < 0) {
+		free(svc);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	snprintf(svc->name, sizeof(svc->name), "%s", o->name);
+	snprintf(svc->peer_urls, sizeof(svc->peer_urls), "%s", o->advertise_peer);
+	snprintf(svc->client_urls, sizeof(svc->client_urls), "%s", o->advertise_client);
+	svc->member_id = fnv(o->name, o->advertise_peer);
+	svc->cluster_id = fnv(o->initial_cluster_token, o->advertise_peer);
+	svc->raft_term = 1;
 	*out = svc;
 	return 0;
 }
 
 void kv_service_free(struct kv_service *svc)
 {
+	if (!svc)
+		return;
+	mvcc_free(svc->store);
 	free(svc);
 }
