@@ -96,3 +96,29 @@ grep -Eq '^node1: cabin: ready version=[^ ]+ hostname=v2-node source=nocloud add
 	"$TMP/v2.up" || fail "no ready line with the network-config addresses"
 grep -q 'net: eth1: route 10.77.0.0/16 via 192.168.88.1' "$TMP/v2.log" || fail "v2 route not added"
 grep -q 'net: /etc/resolv.conf from network-config' "$TMP/v2.log" || fail "v2 name servers not used"
+
+note "carrier lost and back (QMP set_link): the DHCP client goes quiet, then confirms its lease"
+state=$TMP/state-flap
+CLEANUP+=("'$CABIN' kill --state '$state' >/dev/null 2>&1")
+"$CABIN" up --state "$state" --image "$IMAGE" --accel tcg --timeout 600 >"$TMP/flap.up" ||
+	fail "cabin up exited $?"
+log=$state/node1/serial.log
+qmp() {
+	/usr/bin/python3 - "$state/node1/qmp.sock" "$1" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rw")
+f.readline()
+for cmd in ({"execute": "qmp_capabilities"}, json.loads(sys.argv[2])):
+    f.write(json.dumps(cmd) + "\n"); f.flush()
+    while "return" not in (r := json.loads(f.readline())) and "error" not in r:
+        pass
+    assert "return" in r, r
+PY
+}
+leases=$(grep -c 'dhcp: eth0: 10.0.2.15/24 from 10.0.2.2' "$log")
+qmp '{"execute": "set_link", "arguments": {"name": "net0", "up": false}}' || fail "QMP set_link off"
+wait_for 60 "carrier lost" grep -q 'dhcp: eth0: carrier lost' "$log"
+qmp '{"execute": "set_link", "arguments": {"name": "net0", "up": true}}' || fail "QMP set_link on"
+wait_for 60 "carrier up" grep -q 'dhcp: eth0: carrier up; confirming the lease' "$log"
+wait_for 60 "the lease confirmed" test "$(grep -c 'dhcp: eth0: 10.0.2.15/24 from 10.0.2.2' "$log")" -gt "$leases"
+"$CABIN" kill --state "$state" >/dev/null
