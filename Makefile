@@ -151,7 +151,8 @@ UNIT_DEPS_init  := $(call san_obj,$(filter-out init/main.c,$(INIT_SRCS)) $(NET_S
 UNIT_DEPS_lib   := $(call san_obj,$(LIB_SRCS) $(HTTP_SRCS))
 UNIT_DEPS_qemu  := $(call san_obj,$(QEMU_SRCS) $(LIB_SRCS))
 UNIT_DEPS_net   := $(call san_obj,$(NET_SRCS) $(LIB_SRCS))
-UNIT_DEPS_kv    := $(call san_obj,$(KV_SRCS) $(LIB_SRCS)) $(HOSTDEPS)/libnghttp2.a
+UNIT_DEPS_kv    := $(call san_obj,$(KV_SRCS) $(LIB_SRCS)) $(HOSTDEPS)/libnghttp2.a \
+                     $(HOSTDEPS)/libcjson.a
 
 # Keep test objects: they are intermediate files of the chained rules.
 .SECONDARY:

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -30,7 +31,13 @@ struct hdr {
 struct conn;
 
 struct grpc_call {
-	struct conn *conn;
+	struct conn *conn;		/* NULL for a local call */
+	struct grpc_server *srv;
+	uint64_t t0_ns;			/* when the method was found, for its histogram */
+	void *ctx;			/* the server's, for the method */
+	grpc_local_msg_fn *local_msg;	/* a local call's sinks (the JSON gateway) */
+	grpc_local_end_fn *local_end;
+	void *local_arg;
 	int32_t id;
 	const struct grpc_method *m;
 	char path[128];
@@ -49,9 +56,15 @@ struct grpc_call {
 	struct grpc_call *prev, *next;
 };
 
+#define H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+#define H2_PREFACE_LEN 24
+
 struct conn {
 	struct grpc_server *s;
 	int fd;
+	int is_h2;			/* the client's first bytes were the HTTP/2 preface */
+	uint8_t sniff[H2_PREFACE_LEN];	/* those bytes until then */
+	size_t n_sniff;
 	nghttp2_session *h2;
 	uint8_t *w;			/* bytes for the socket */
 	size_t w_len, w_off, w_cap;
@@ -71,7 +84,52 @@ struct grpc_server {
 	int lfd[LISTEN_MAX];
 	int n_lfd;
 	struct conn *conns;
+	struct method_stats *stats;	/* one per method */
+	grpc_http1_fn *http1;		/* who takes connections that are not HTTP/2 */
+	void *http1_arg;
 };
+
+/* go-grpc-prometheus' default buckets, in seconds */
+static const double buckets[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+#define N_BUCKETS (sizeof(buckets) / sizeof(*buckets))
+
+struct method_stats {
+	uint64_t started;
+	uint64_t handled[GRPC_UNAUTHENTICATED + 1];
+	uint64_t bucket[N_BUCKETS];	/* not cumulative; summed when written */
+	double sum;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void stats_start(struct grpc_call *call)
+{
+	if (!call->m || !call->srv->stats)
+		return;
+	call->srv->stats[call->m - call->srv->methods].started++;
+	call->t0_ns = now_ns();
+}
+
+static void stats_end(struct grpc_call *call, enum grpc_status st)
+{
+	if (!call->m || !call->srv->stats || !call->t0_ns)
+		return;
+	struct method_stats *ms = &call->srv->stats[call->m - call->srv->methods];
+	double secs = (double)(now_ns() - call->t0_ns) / 1e9;
+	if ((unsigned)st <= GRPC_UNAUTHENTICATED)
+		ms->handled[st]++;
+	ms->sum += secs;
+	for (size_t i = 0; i < N_BUCKETS; i++)
+		if (secs <= buckets[i]) {
+			ms->bucket[i]++;
+			break;
+		}
+}
 
 static void conn_flush(struct conn *c);
 static void conn_close(struct conn *c);
@@ -99,11 +157,13 @@ static int buf_append(uint8_t **b, size_t *len, size_t *cap, const void *p, size
 static void call_free(struct grpc_call *call)
 {
 	struct conn *c = call->conn;
-	if (call->prev)
+	if (!c)
+		;	/* a local call is on no list */
+	else if (call->prev)
 		call->prev->next = call->next;
 	else
 		c->calls = call->next;
-	if (call->next)
+	if (c && call->next)
 		call->next->prev = call->prev;
 	for (int i = 0; i < call->n_hdrs; i++) {
 		free(call->hdrs[i].name);
@@ -120,7 +180,7 @@ static void call_gone(struct grpc_call *call)
 {
 	if (!call->finished && call->m && call->m->on_gone) {
 		call->finished = 1;
-		call->m->on_gone(call, call->conn->s->ctx);
+		call->m->on_gone(call, call->ctx);
 	}
 	call->finished = 1;
 }
@@ -191,6 +251,10 @@ int grpc_send(struct grpc_call *call, const uint8_t *msg, size_t len)
 {
 	if (call->finished)
 		return -EPIPE;
+	if (!call->conn) {
+		call->local_msg(call->local_arg, msg, len);
+		return 0;
+	}
 	uint8_t head[5] = { 0, (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
 			    (uint8_t)len };
 	size_t before = call->out_len;
@@ -228,6 +292,11 @@ void grpc_finish(struct grpc_call *call, enum grpc_status status, const char *me
 	if (call->finished)
 		return;
 	call->finished = 1;
+	stats_end(call, status);
+	if (!call->conn) {	/* the sink may free the call: nothing after this */
+		call->local_end(call->local_arg, status, message ? message : "");
+		return;
+	}
 	call->status = status;
 	call->message = message && message[0] ? percent_encode(message) : NULL;
 	if (!call->started && status != GRPC_OK) {
@@ -263,6 +332,8 @@ static int on_begin_headers(nghttp2_session *h2, const nghttp2_frame *f, void *u
 	if (!call)
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	call->conn = c;
+	call->srv = c->s;
+	call->ctx = c->s->ctx;
 	call->id = f->hd.stream_id;
 	call->next = c->calls;
 	if (c->calls)
@@ -310,6 +381,7 @@ static void route(struct grpc_call *call)
 			call->m = &s->methods[i];
 			break;
 		}
+	stats_start(call);
 	if (strncmp(call->content_type, "application/grpc", 16) != 0) {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "invalid gRPC request content-type \"%s\"",
@@ -347,7 +419,7 @@ static void dispatch(struct grpc_call *call)
 		if (call->in_len - off - 5 < len)
 			break;
 		off += 5 + len;
-		call->m->on_message(call, p + 5, len, call->conn->s->ctx);
+		call->m->on_message(call, p + 5, len, call->ctx);
 	}
 	if (off) {
 		memmove(call->in, call->in + off, call->in_len - off);
@@ -386,7 +458,7 @@ static int on_frame(nghttp2_session *h2, const nghttp2_frame *f, void *user)
 	if (call->in_len)
 		grpc_finish(call, GRPC_INTERNAL, "grpc: stream ended inside a message");
 	else if (call->m && call->m->on_half_close)
-		call->m->on_half_close(call, call->conn->s->ctx);
+		call->m->on_half_close(call, call->ctx);
 	else
 		grpc_finish(call, GRPC_INTERNAL, "grpc: no response to the request");
 	return 0;
@@ -420,8 +492,8 @@ static void conn_watch(struct conn *c, int want_out)
  * takes; the rest waits for EPOLLOUT. */
 static void conn_flush(struct conn *c)
 {
-	if (c->in_recv || c->dead)
-		return;
+	if (c->in_recv || c->dead || !c->is_h2)
+		return;	/* nothing goes out before the client has shown it speaks HTTP/2 */
 	for (;;) {
 		const uint8_t *p;
 		nghttp2_ssize n = nghttp2_session_mem_send2(c->h2, &p);
@@ -490,8 +562,10 @@ static void conn_close(struct conn *c)
 		call_gone(call);
 		call_free(call);
 	}
-	ev_unwatch(c->s->loop, c->fd);
-	close(c->fd);
+	if (c->fd >= 0) {
+		ev_unwatch(c->s->loop, c->fd);
+		close(c->fd);
+	}
 	nghttp2_session_del(c->h2);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -501,6 +575,52 @@ static void conn_close(struct conn *c)
 		c->next->prev = c->prev;
 	free(c->w);
 	free(c);
+}
+
+/* Hands the connection to the HTTP/1.1 handler (or closes it): the fd is its now. */
+static void conn_hand_over(struct conn *c, const uint8_t *head, size_t n)
+{
+	struct grpc_server *s = c->s;
+	int fd = c->fd;
+	ev_unwatch(s->loop, fd);
+	c->fd = -1;
+	conn_close(c);
+	if (s->http1)
+		s->http1(s, fd, head, n, s->http1_arg);
+	else
+		close(fd);
+}
+
+/* Until the first bytes show the HTTP/2 preface, they are held back. Returns 1 when the
+ * preface has come (the held bytes were fed to nghttp2), 0 while it may still come, -1
+ * when the connection was handed over to HTTP/1.1. */
+static int sniff(struct conn *c, const uint8_t *buf, size_t n)
+{
+	uint8_t head[H2_PREFACE_LEN + READ_CHUNK];
+	size_t have = c->n_sniff;
+	memcpy(head, c->sniff, have);
+	memcpy(head + have, buf, n);
+	size_t cmp = have + n < H2_PREFACE_LEN ? have + n : H2_PREFACE_LEN;
+	if (memcmp(head, H2_PREFACE, cmp) != 0) {
+		conn_hand_over(c, head, have + n);
+		return -1;
+	}
+	if (have + n < H2_PREFACE_LEN) {
+		memcpy(c->sniff + have, buf, n);
+		c->n_sniff += n;
+		return 0;
+	}
+	c->is_h2 = 1;
+	if (have) {	/* the held part of the preface first */
+		c->in_recv = 1;
+		nghttp2_ssize rc = nghttp2_session_mem_recv2(c->h2, c->sniff, have);
+		c->in_recv = 0;
+		if (rc < 0) {
+			conn_close(c);
+			return -1;
+		}
+	}
+	return 1;
 }
 
 static void on_conn_io(struct ev_loop *loop, int fd, uint32_t events, void *arg)
@@ -514,6 +634,8 @@ static void on_conn_io(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 			conn_close(c);
 			return;
 		}
+		if (n > 0 && !c->is_h2 && sniff(c, buf, (size_t)n) <= 0)
+			return;	/* more preface to come, or the connection went elsewhere */
 		if (n > 0) {
 			c->in_recv = 1;
 			nghttp2_ssize rc = nghttp2_session_mem_recv2(c->h2, buf, (size_t)n);
@@ -561,7 +683,6 @@ static int conn_new(struct grpc_server *s, int fd)
 	s->conns = c;
 	c->watching_out = -1;
 	conn_watch(c, 0);
-	conn_flush(c);
 	return 0;
 }
 
@@ -594,6 +715,11 @@ struct grpc_server *grpc_server_new(struct ev_loop *loop, const struct grpc_meth
 	s->methods = methods;
 	s->n_methods = n;
 	s->ctx = ctx;
+	s->stats = calloc(n ? n : 1, sizeof(*s->stats));
+	if (!s->stats) {
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -649,5 +775,111 @@ void grpc_server_free(struct grpc_server *s)
 		ev_unwatch(s->loop, s->lfd[i]);
 		close(s->lfd[i]);
 	}
+	free(s->stats);
 	free(s);
+}
+
+void grpc_server_set_http1(struct grpc_server *s, grpc_http1_fn *fn, void *arg)
+{
+	s->http1 = fn;
+	s->http1_arg = arg;
+}
+
+struct grpc_call *grpc_local_call(struct grpc_server *s, const char *path,
+				  grpc_local_msg_fn *on_msg, grpc_local_end_fn *on_end, void *arg)
+{
+	const struct grpc_method *m = NULL;
+	for (size_t i = 0; i < s->n_methods && !m; i++)
+		if (strcmp(s->methods[i].path, path) == 0)
+			m = &s->methods[i];
+	if (!m)
+		return NULL;
+	struct grpc_call *call = calloc(1, sizeof(*call));
+	if (!call)
+		return NULL;
+	call->m = m;
+	call->srv = s;
+	call->ctx = s->ctx;
+	stats_start(call);
+	call->local_msg = on_msg;
+	call->local_end = on_end;
+	call->local_arg = arg;
+	snprintf(call->path, sizeof(call->path), "%s", path);
+	return call;
+}
+
+void grpc_local_deliver(struct grpc_call *call, const uint8_t *msg, size_t len)
+{
+	if (!call->finished)
+		call->m->on_message(call, msg, len, call->ctx);
+}
+
+void grpc_local_half_close(struct grpc_call *call)
+{
+	if (call->finished)
+		return;
+	if (call->m->on_half_close)
+		call->m->on_half_close(call, call->ctx);
+	else
+		grpc_finish(call, GRPC_INTERNAL, "grpc: no response to the request");
+}
+
+void grpc_local_free(struct grpc_call *call)
+{
+	if (!call)
+		return;
+	call_gone(call);
+	call_free(call);
+}
+
+static const char *const code_names[] = {
+	"OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound",
+	"AlreadyExists", "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+	"Aborted", "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss",
+	"Unauthenticated",
+};
+
+void grpc_server_metrics(const struct grpc_server *s, FILE *f)
+{
+	fprintf(f, "# HELP grpc_server_started_total RPCs started on the server.\n"
+		   "# TYPE grpc_server_started_total counter\n");
+	for (size_t i = 0; i < s->n_methods; i++) {
+		const char *svc = s->methods[i].path + 1, *m = strrchr(svc, '/');
+		fprintf(f, "grpc_server_started_total{grpc_service=\"%.*s\",grpc_method=\"%s\"} "
+			"%llu\n", (int)(m - svc), svc, m + 1,
+			(unsigned long long)s->stats[i].started);
+	}
+	fprintf(f, "# HELP grpc_server_handled_total RPCs completed on the server.\n"
+		   "# TYPE grpc_server_handled_total counter\n");
+	for (size_t i = 0; i < s->n_methods; i++) {
+		const char *svc = s->methods[i].path + 1, *m = strrchr(svc, '/');
+		for (int c = 0; c <= GRPC_UNAUTHENTICATED; c++)
+			if (s->stats[i].handled[c])
+				fprintf(f, "grpc_server_handled_total{grpc_service=\"%.*s\","
+					"grpc_method=\"%s\",grpc_code=\"%s\"} %llu\n",
+					(int)(m - svc), svc, m + 1, code_names[c],
+					(unsigned long long)s->stats[i].handled[c]);
+	}
+	fprintf(f, "# HELP grpc_server_handling_seconds Response latency of RPCs.\n"
+		   "# TYPE grpc_server_handling_seconds histogram\n");
+	for (size_t i = 0; i < s->n_methods; i++) {
+		const struct method_stats *ms = &s->stats[i];
+		const char *svc = s->methods[i].path + 1, *m = strrchr(svc, '/');
+		uint64_t cum = 0, total = 0;
+		for (size_t b = 0; b <= GRPC_UNAUTHENTICATED; b++)
+			total += ms->handled[b];
+		for (size_t b = 0; b < N_BUCKETS; b++) {
+			cum += ms->bucket[b];
+			fprintf(f, "grpc_server_handling_seconds_bucket{grpc_service=\"%.*s\","
+				"grpc_method=\"%s\",le=\"%g\"} %llu\n", (int)(m - svc), svc, m + 1,
+				buckets[b], (unsigned long long)cum);
+		}
+		fprintf(f, "grpc_server_handling_seconds_bucket{grpc_service=\"%.*s\","
+			"grpc_method=\"%s\",le=\"+Inf\"} %llu\n"
+			"grpc_server_handling_seconds_sum{grpc_service=\"%.*s\",grpc_method=\"%s\"} "
+			"%g\ngrpc_server_handling_seconds_count{grpc_service=\"%.*s\","
+			"grpc_method=\"%s\"} %llu\n", (int)(m - svc), svc, m + 1,
+			(unsigned long long)total, (int)(m - svc), svc, m + 1, ms->sum,
+			(int)(m - svc), svc, m + 1, (unsigned long long)total);
+	}
 }

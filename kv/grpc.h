@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../lib/ev.h"
 
@@ -55,8 +56,32 @@ struct grpc_server *grpc_server_new(struct ev_loop *loop, const struct grpc_meth
  * port 0 picks one). Returns the port bound, or -errno (-EADDRINUSE...). May be called
  * for several addresses. */
 int grpc_server_listen(struct grpc_server *s, const char *host, int port);
+/* Writes the methods' counters and latency histograms as Prometheus text to f
+ * (grpc_server_started_total, grpc_server_handled_total{grpc_code},
+ * grpc_server_handling_seconds). */
+void grpc_server_metrics(const struct grpc_server *s, FILE *f);
 /* Closes every connection (calls get on_gone) and the listeners, and frees s. */
 void grpc_server_free(struct grpc_server *s);
+
+/* Connections whose first bytes are not the HTTP/2 preface go to fn, with the bytes read
+ * so far (head, n; borrowed for the call): fn owns fd from then on. Without a handler
+ * such connections are closed. */
+typedef void grpc_http1_fn(struct grpc_server *s, int fd, const uint8_t *head, size_t n,
+			   void *arg);
+void grpc_server_set_http1(struct grpc_server *s, grpc_http1_fn *fn, void *arg);
+
+/* Local calls: a method run without HTTP/2, for the JSON gateway. The method's responses
+ * go to on_msg and its end to on_end (message "" for none, not percent-encoded); on_end
+ * may free the call with grpc_local_free. Returns NULL for an unknown path or no memory. */
+typedef void grpc_local_msg_fn(void *arg, const uint8_t *msg, size_t len);
+typedef void grpc_local_end_fn(void *arg, enum grpc_status status, const char *message);
+struct grpc_call *grpc_local_call(struct grpc_server *s, const char *path,
+				  grpc_local_msg_fn *on_msg, grpc_local_end_fn *on_end, void *arg);
+/* Hands the method one request message, or the client's end of the stream. */
+void grpc_local_deliver(struct grpc_call *call, const uint8_t *msg, size_t len);
+void grpc_local_half_close(struct grpc_call *call);
+/* Ends a local call: the method's on_gone if it has not finished, then frees it. */
+void grpc_local_free(struct grpc_call *call);
 
 /* Queues one response message (copied). Returns 0, -ENOMEM, or -EPIPE if the call has
  * already finished or its stream is gone. */

@@ -4,18 +4,59 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../lib/fsutil.h"
 #include "../lib/log.h"
+#include "gateway.h"
 #include "grpc.h"
 #include "kv.h"
 #include "service.h"
+#include "svc_int.h"
 
 struct kv_server {
 	struct ev_loop *loop;
 	struct grpc_server *grpc;
+	struct gateway *gw;
 	struct kv_service *svc;
 };
+
+/* GET /metrics: the process, the store, and the gRPC methods, in Prometheus text. */
+static int metrics(void *arg, char **text, size_t *len)
+{
+	struct kv_server *s = arg;
+	FILE *f = open_memstream(text, len);
+	if (!f)
+		return -ENOMEM;
+	long pages = 0, rss = 0;
+	FILE *statm = fopen("/proc/self/statm", "re");
+	if (statm) {
+		if (fscanf(statm, "%ld %ld", &pages, &rss) != 2)
+			pages = rss = 0;
+		fclose(statm);
+	}
+	long psz = sysconf(_SC_PAGESIZE);
+	fprintf(f, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+		   "# TYPE process_resident_memory_bytes gauge\n"
+		   "process_resident_memory_bytes %ld\n"
+		   "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
+		   "# TYPE process_virtual_memory_bytes gauge\n"
+		   "process_virtual_memory_bytes %ld\n", rss * psz, pages * psz);
+	struct mvcc_stats st;
+	mvcc_stats(s->svc->store, &st);
+	fprintf(f, "# HELP etcd_mvcc_db_total_size_in_bytes Bytes the store holds.\n"
+		   "# TYPE etcd_mvcc_db_total_size_in_bytes gauge\n"
+		   "etcd_mvcc_db_total_size_in_bytes %zu\n"
+		   "# HELP etcd_debugging_mvcc_keys_total Keys in the store.\n"
+		   "# TYPE etcd_debugging_mvcc_keys_total gauge\n"
+		   "etcd_debugging_mvcc_keys_total %zu\n"
+		   "# HELP etcd_debugging_mvcc_current_revision The current revision.\n"
+		   "# TYPE etcd_debugging_mvcc_current_revision gauge\n"
+		   "etcd_debugging_mvcc_current_revision %lld\n", st.bytes, st.keys,
+		(long long)mvcc_rev(s->svc->store));
+	grpc_server_metrics(s->grpc, f);
+	return fclose(f) == 0 ? 0 : -ENOMEM;
+}
 
 int kv_server_start(struct ev_loop *loop, const struct kv_opts *o, struct kv_server **out,
 		    char *err, size_t errlen)
@@ -53,7 +94,9 @@ int kv_server_start(struct ev_loop *loop, const struct kv_opts *o, struct kv_ser
 	size_t nm;
 	const struct grpc_method *m = kv_service_methods(&nm);
 	s->grpc = grpc_server_new(loop, m, nm, s->svc);
-	if (!s->grpc) {
+	if (s->grpc)
+		s->gw = gw_new(loop, s->grpc, metrics, s);
+	if (!s->grpc || !s->gw) {
 		kv_server_stop(s);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -77,6 +120,7 @@ void kv_server_stop(struct kv_server *s)
 {
 	if (!s)
 		return;
+	gw_free(s->gw);
 	grpc_server_free(s->grpc);
 	kv_service_free(s->svc);
 	free(s);

@@ -330,6 +330,7 @@ static int txn_headers(struct pb_arena *a, struct kvm_txn_response *t, int64_t r
 		case KVM_OP_PUT: o->put.header = h; break;
 		case KVM_OP_DELETE_RANGE: o->delete_range.header = h; break;
 		case KVM_OP_TXN:
+			h->revision = 0;	/* etcd leaves a nested txn's header empty */
 			o->txn.header = h;
 			if (txn_headers(a, &o->txn, rev) < 0)
 				return -ENOMEM;

@@ -1,0 +1,81 @@
+# etcd's JSON gateway (HTTP/1.1 on the client port): the same curl requests against etcd
+# 3.4 and cabind, responses and HTTP statuses diffed after normalising what differs
+# between members by design (cluster and member ids, raft term, the server's version).
+# Also /health, /version, /metrics and bad requests.
+source tests/integration/lib.sh
+command -v etcd >/dev/null || skip "etcd not installed (Debian etcd-server)"
+command -v curl >/dev/null || skip "curl not installed"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+P_ETCD=$(free_port) P_PEER=$(free_port) P_CABIN=$(free_port)
+etcd --name ref --data-dir "$TMP/etcd" --listen-client-urls "http://127.0.0.1:$P_ETCD" \
+	--advertise-client-urls "http://127.0.0.1:$P_ETCD" --listen-peer-urls "http://127.0.0.1:$P_PEER" \
+	--initial-advertise-peer-urls "http://127.0.0.1:$P_PEER" \
+	--initial-cluster "ref=http://127.0.0.1:$P_PEER" >"$TMP/etcd.log" 2>&1 &
+CLEANUP+=("kill $! 2>/dev/null")
+"$CABIND" --name ref --data-dir "$TMP/cabind" --listen-client-urls "http://127.0.0.1:$P_CABIN" \
+	>"$TMP/cabind.out" 2>"$TMP/cabind.log" &
+CLEANUP+=("kill $! 2>/dev/null")
+wait_for 30 "etcd" curl -sf "http://127.0.0.1:$P_ETCD/health"
+wait_for 30 "cabind" curl -sf "http://127.0.0.1:$P_CABIN/health"
+
+b64() { printf '%s' "$1" | base64 -w0; }
+# post BASE PATH JSON: the body and the HTTP status
+post() { curl -s -w ' %{http_code}\n' -X POST "$1/v3/$2" -d "$3"; }
+norm() { sed -E 's/"(cluster_id|member_id|raft_term)":"[0-9]+"/"\1":"0"/g'; }
+
+script() {
+	local e=$1
+	post "$e" kv/put "{\"key\":\"$(b64 foo)\",\"value\":\"$(b64 bar)\"}"
+	post "$e" kv/put "{\"key\":\"$(b64 foo2)\",\"value\":\"$(b64 bar2)\",\"prevKv\":true}"
+	post "$e" kv/put "{\"key\":\"$(b64 foo)\",\"value\":\"$(b64 baz)\",\"prev_kv\":true}"
+	post "$e" kv/range "{\"key\":\"$(b64 foo)\"}"
+	post "$e" kv/range "{\"key\":\"$(b64 foo)\",\"range_end\":\"$(b64 fop)\",\"sort_order\":\"DESCEND\",\"keysOnly\":true}"
+	post "$e" kv/range "{\"key\":\"$(b64 foo)\",\"rangeEnd\":\"$(b64 fop)\",\"limit\":\"1\",\"countOnly\":false}"
+	post "$e" kv/range "{\"key\":\"$(b64 foo)\",\"revision\":2}"
+	post "$e" kv/range "{\"key\":\"$(b64 foo)\",\"revision\":\"99\"}"
+	post "$e" kv/range "{\"key\":\"$(b64 nothing)\",\"unknownField\":1}"
+	post "$e" kv/txn "{\"compare\":[{\"key\":\"$(b64 foo)\",\"target\":\"VALUE\",\"result\":\"EQUAL\",\"value\":\"$(b64 baz)\"}],\"success\":[{\"requestPut\":{\"key\":\"$(b64 t)\",\"value\":\"$(b64 1)\"}},{\"request_range\":{\"key\":\"$(b64 foo)\"}}],\"failure\":[{\"requestDeleteRange\":{\"key\":\"$(b64 foo)\"}}]}"
+	post "$e" kv/txn "{\"compare\":[{\"key\":\"$(b64 foo)\",\"target\":\"MOD\",\"result\":\"LESS\",\"mod_revision\":\"2\"}],\"failure\":[{\"request_txn\":{\"success\":[{\"request_put\":{\"key\":\"$(b64 n)\",\"value\":\"$(b64 2)\"}}]}}]}"
+	post "$e" kv/deleterange "{\"key\":\"$(b64 foo)\",\"range_end\":\"$(b64 fop)\",\"prev_kv\":true}"
+	post "$e" kv/compaction '{"revision":"4"}'
+	post "$e" kv/range "{\"key\":\"$(b64 t)\",\"revision\":\"3\"}"
+	post "$e" kv/compaction '{"revision":"3"}'
+	post "$e" kv/range "{\"key\":\"\"}"
+	post "$e" lease/revoke '{"ID":"12345"}'
+	post "$e" kv/put "{\"key\":\"$(b64 l)\",\"value\":\"$(b64 v)\",\"lease\":\"777\"}"
+	curl -s -w ' %{http_code}\n' -X POST "$e/v3beta/kv/range" -d "{\"key\":\"$(b64 t)\"}"
+	curl -s -w ' %{http_code}\n' "$e/v3/kv/range"
+	curl -s -w ' %{http_code}\n' -X POST "$e/v3/kv/nothing" -d '{}'
+	curl -s -w ' %{http_code}\n' "$e/health"
+	curl -s "$e/version" | sed -E 's/"etcdserver":"[0-9.]+"/"etcdserver":"V"/'; echo
+}
+
+script "http://127.0.0.1:$P_ETCD" | norm >"$TMP/etcd.txt"
+script "http://127.0.0.1:$P_CABIN" | norm >"$TMP/cabind.txt"
+[[ -z ${KEEP_OUT:-} ]] || cp "$TMP/etcd.txt" "$TMP/cabind.txt" "$KEEP_OUT/"
+diff -u "$TMP/etcd.txt" "$TMP/cabind.txt" || fail "cabind's gateway answers differently from etcd 3.4"
+note "$(wc -l <"$TMP/etcd.txt") gateway responses identical"
+
+note "bad requests: malformed JSON and base64 are 400 with code 3; the server keeps serving"
+E=http://127.0.0.1:$P_CABIN
+out=$(post "$E" kv/range 'nonsense')
+[[ $out == '{"error":'*'"code":3} 400' ]] || fail "malformed JSON: $out"
+out=$(post "$E" kv/range '{"key":"!!"}')
+[[ $out == *'illegal base64 data at input byte 0'*' 400' ]] || fail "bad base64: $out"
+# a request head without an end, then a close: nothing breaks
+exec 3<>"/dev/tcp/127.0.0.1/$P_CABIN" || fail "connect"
+printf 'POST /v3/kv/range HTTP/1.1\r\nContent-Length: 5' >&3
+exec 3>&-
+curl -sf "$E/health" >/dev/null || fail "server gone after a truncated request"
+# keep-alive: two requests on one connection
+out=$(curl -s "$E/health" "$E/version")
+[[ $out == '{"health":"true"}{"etcdserver":"3.4.0","etcdcluster":"3.4.0"}' ]] || fail "keep-alive: $out"
+
+note "metrics"
+curl -s "$E/metrics" >"$TMP/metrics"
+grep -Eq '^process_resident_memory_bytes [1-9][0-9]*$' "$TMP/metrics" || fail "no RSS in /metrics"
+grep -q '^grpc_server_handled_total{grpc_service="etcdserverpb.KV",grpc_method="Range",grpc_code="OutOfRange"} [1-9]' \
+	"$TMP/metrics" || fail "no request counters in /metrics"
+grep -q '^grpc_server_handling_seconds_bucket{grpc_service="etcdserverpb.KV",grpc_method="Put",le="+Inf"} [1-9]' \
+	"$TMP/metrics" || fail "no latency histogram in /metrics"
