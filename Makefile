@@ -208,6 +208,18 @@ fuzz-pb: $(BUILD)/fuzz/pb_fuzz
 fuzz: fuzz-pb
 .PHONY: fuzz-pb
 
+# The JSON gateway's JSON<->protobuf mapping, with the pinned cJSON built for the fuzzer.
+$(BUILD)/fuzz/jsonpb_fuzz: tests/fuzz/jsonpb_fuzz.c kv/jsonpb.c kv/jsonpb.h kv/pb.c kv/pb.h \
+		$(BUILD)/fuzz/libcjson.a
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -I$(BUILD)/musl/include -o $@ $(filter %.c %.a,$^)
+fuzz-jsonpb: $(BUILD)/fuzz/jsonpb_fuzz
+	@mkdir -p $(BUILD)/fuzz/corpus/jsonpb
+	$< -max_total_time=$(FUZZ_TIME) -max_len=4096 -artifact_prefix=$(BUILD)/fuzz/jsonpb- \
+		$(BUILD)/fuzz/corpus/jsonpb tests/fuzz/corpus/jsonpb
+fuzz: fuzz-jsonpb
+.PHONY: fuzz-jsonpb
+
 # The configuration parsers (pure: no cabind.h) with the pinned libyaml and cJSON, rebuilt
 # for the fuzzer with coverage instrumentation so that it steers through their branches too.
 CONFIG_SRCS := $(addprefix init/,nodeconfig.c config_diag.c config_dump.c config_tree.c \

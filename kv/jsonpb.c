@@ -431,7 +431,8 @@ static int get_int(const cJSON *v, int64_t *out, int unsig)
 	char *end;
 	if (cJSON_IsNumber(v)) {
 		double d = v->valuedouble;
-		if (d != (double)(int64_t)d)
+		/* only integers a double holds exactly; larger ones must come as strings */
+		if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) || d != (double)(int64_t)d)
 			return -1;
 		*out = (int64_t)d;
 		return unsig && d < 0 ? -1 : 0;
