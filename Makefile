@@ -220,6 +220,26 @@ fuzz-jsonpb: $(BUILD)/fuzz/jsonpb_fuzz
 fuzz: fuzz-jsonpb
 .PHONY: fuzz-jsonpb
 
+# The gRPC server's HTTP/2 side over a socket pair, with the pinned nghttp2 built for the
+# fuzzer.
+$(BUILD)/fuzz/libnghttp2.a: $(BUILD)/musl/stamp/nghttp2
+	@rm -rf $(BUILD)/fuzz/nghttp2 && mkdir -p $(BUILD)/fuzz/nghttp2
+	cd $(BUILD)/fuzz/nghttp2 && for f in $(CURDIR)/$(BUILD)/src/nghttp2-*/lib/*.c; do \
+		$(FUZZ_CC) $(FUZZ_LIBFLAGS) -DHAVE_ARPA_INET_H -DHAVE_NETINET_IN_H \
+		-I$(CURDIR)/$(BUILD)/musl/include -c $$f || exit 1; done
+	ar rcs $@ $(BUILD)/fuzz/nghttp2/*.o
+$(BUILD)/fuzz/grpc_fuzz: tests/fuzz/grpc_fuzz.c kv/grpc.c kv/grpc.h lib/ev.c lib/log.c \
+		$(BUILD)/fuzz/libnghttp2.a
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -I$(BUILD)/musl/include -o $@ tests/fuzz/grpc_fuzz.c lib/ev.c \
+		lib/log.c $(BUILD)/fuzz/libnghttp2.a
+fuzz-grpc: $(BUILD)/fuzz/grpc_fuzz
+	@mkdir -p $(BUILD)/fuzz/corpus/grpc
+	$< -max_total_time=$(FUZZ_TIME) -max_len=8192 -artifact_prefix=$(BUILD)/fuzz/grpc- \
+		$(BUILD)/fuzz/corpus/grpc tests/fuzz/corpus/grpc
+fuzz: fuzz-grpc
+.PHONY: fuzz-grpc
+
 # The configuration parsers (pure: no cabind.h) with the pinned libyaml and cJSON, rebuilt
 # for the fuzzer with coverage instrumentation so that it steers through their branches too.
 CONFIG_SRCS := $(addprefix init/,nodeconfig.c config_diag.c config_dump.c config_tree.c \
