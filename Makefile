@@ -178,8 +178,14 @@ check: $(UNIT_TESTS)
 test: all $(TEST_PKG_STAMP) $(UNIT_TESTS) $(BUILD)/test/cabin $(BUILD)/test/cabind
 	@tests/run.sh all $(UNIT_TESTS) $(sort $(filter-out %/lib.sh,$(wildcard tests/integration/*.sh)))
 
-bench: all
+bench: all $(TEST_PKG_STAMP) $(BUILD)/bench/kvload
 	@tests/bench/run.sh
+
+# The KV put load generator (static, musl, on the pinned nghttp2).
+$(BUILD)/bench/kvload: tests/bench/kvload.c $(DEP_STAMPS)
+	@mkdir -p $(@D)
+	$(MUSLCC) -O2 $(WARN) $(DEFS) -isystem $(BUILD)/musl/kinc -isystem $(BUILD)/musl/include \
+		-static -o $@ $< -L$(BUILD)/musl/lib -lnghttp2
 
 # ---- fuzzing: clang + libFuzzer, FUZZ_TIME seconds per driver ---------------------------
 # clang rejects -Wno-format-truncation under -Werror, hence the flags of its own.
@@ -207,6 +213,19 @@ fuzz-pb: $(BUILD)/fuzz/pb_fuzz
 		$(BUILD)/fuzz/corpus/pb tests/fuzz/corpus/pb
 fuzz: fuzz-pb
 .PHONY: fuzz-pb
+
+# The write-ahead log's codec and replay (pure: kv/wal_* but the file shell, and the store).
+WAL_FUZZ_SRCS := $(filter-out kv/wal_file.c,$(wildcard kv/wal_*.c)) \
+                 $(wildcard kv/mvcc*.c kv/wal.h kv/mvcc*.h)
+$(BUILD)/fuzz/wal_fuzz: tests/fuzz/wal_fuzz.c $(WAL_FUZZ_SRCS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
+fuzz-wal: $(BUILD)/fuzz/wal_fuzz
+	@mkdir -p $(BUILD)/fuzz/corpus/wal
+	$< -max_total_time=$(FUZZ_TIME) -max_len=8192 -artifact_prefix=$(BUILD)/fuzz/wal- \
+		$(BUILD)/fuzz/corpus/wal tests/fuzz/corpus/wal
+fuzz: fuzz-wal
+.PHONY: fuzz-wal
 
 # The JSON gateway's JSON<->protobuf mapping, with the pinned cJSON built for the fuzzer.
 $(BUILD)/fuzz/jsonpb_fuzz: tests/fuzz/jsonpb_fuzz.c kv/jsonpb.c kv/jsonpb.h kv/pb.c kv/pb.h \

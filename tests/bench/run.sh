@@ -273,6 +273,15 @@ printf 'no-op make (median) %5s s    (bonus; runs: %s ms)%s\n' "$(secs "$mm")" "
 	"${rebuilt:+  NOT a no-op: it rewrote $rebuilt}"
 summary "no-op make" "$(secs "$mm") s" "(no target)" "$([[ -z $rebuilt ]] && echo - || echo 'NOT a no-op')"
 
+# ---- 4. the KV store against etcd 3.4 ----------------------------------------------------
+# Both servers fresh, data on the same filesystem, driven by the same clients: kvload (our
+# put load generator, etcd benchmark's flags) and etcdctl check perf. RSS is read after
+# the check perf runs. CABIN_BENCH_KV=0 skips this part; CABIN_BENCH_KV_LOADS (default
+# "l xl") names the check perf loads.
+if [[ ${CABIN_BENCH_KV:-1} != 0 ]]; then
+	source tests/bench/kv.sh
+fi
+
 # ---- summary -------------------------------------------------------------------------
 echo
 printf '== summary (load at end %s)\n' "$(loadavg)"
