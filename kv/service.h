@@ -15,6 +15,9 @@ struct kv_service;
 int kv_service_new(const struct kv_opts *o, const char *dir, struct kv_service **out,
 		   char *err, size_t errlen);
 void kv_service_free(struct kv_service *svc);
+/* Gives the service its event loop (borrowed; it must outlive the service): until then,
+ * leases do not expire on their own. */
+void kv_service_set_loop(struct kv_service *svc, struct ev_loop *loop);
 /* The method table (static); the service is each method's ctx. */
 const struct grpc_method *kv_service_methods(size_t *n);
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "grpc.h"
+#include "lease.h"
 #include "msg.h"
 #include "mvcc.h"
 #include "service.h"
@@ -13,11 +14,20 @@
 #define SVC_REQUEST_MAX (3u << 19)	/* etcd's --max-request-bytes: 1.5 MiB */
 #define SVC_TXN_OPS_MAX 128		/* etcd's --max-txn-ops */
 
+/* Told of each lease grant (ttl: the granted TTL, > 0) and revoke (ttl 0; expiry is a
+ * revoke too) once it has taken effect: a revoke's keys are already deleted, in one store
+ * transaction. Renewals are not told: like etcd, a restart gives each lease its whole TTL. */
+typedef void svc_lease_hook_fn(void *ctx, int64_t id, int64_t ttl);
+
 struct kv_service {
 	char name[64];
 	char peer_urls[1024], client_urls[1024];
 	uint64_t cluster_id, member_id, raft_term;
 	struct mvcc *store;
+	struct lease_set *leases;	/* svc_lease.c: the leases, the keys attached to each */
+	struct svc_lease *lease;	/* svc_lease.c: expiry timer, a Txn's pending detaches */
+	svc_lease_hook_fn *lease_hook;	/* may be NULL; see svc_lease_hook_fn */
+	void *lease_hook_ctx;
 };
 
 /* An arena for one request, bounded (a hostile request cannot make decoding allocate
@@ -48,5 +58,39 @@ void svc_put(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 void svc_delete_range(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 void svc_txn(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 void svc_compact(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+
+/* svc_lease.c: etcdserverpb.Lease; LeaseKeepAlive is a stream (svc_lease_keepalive_end
+ * finishes it when the client half-closes). */
+void svc_lease_grant(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+void svc_lease_revoke(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+void svc_lease_keepalive(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+void svc_lease_keepalive_end(struct grpc_call *call, void *ctx);
+void svc_lease_ttl(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+void svc_lease_leases(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+/* Sets up svc->leases (minimum TTL from o's heartbeat and election timeout) and
+ * svc->lease. Returns 0 or -ENOMEM. cleanup frees both (and is safe after a failed init). */
+int svc_lease_init(struct kv_service *svc, const struct kv_opts *o);
+void svc_lease_cleanup(struct kv_service *svc);
+/* The KV writes' side, in do_put/do_delete. Before a put reaches the store: its lease must
+ * exist (-ENOENT: etcd's "requested lease not found") and the key is attached (-ENOMEM).
+ * After it (rc the store's result, res its result with prev filled whenever the key
+ * existed): detaches the key from the lease it left; returns rc, or -ENOMEM in a Txn. */
+int svc_lease_put(struct kv_service *svc, bool in_txn, const struct kvm_put_request *p);
+int svc_lease_put_done(struct kv_service *svc, bool in_txn, const struct kvm_put_request *p,
+		       int rc, const struct mvcc_put_res *res);
+/* After a delete: kvs are the deleted keys' old kvs. Returns 0, or -ENOMEM in a Txn. */
+int svc_lease_deleted(struct kv_service *svc, bool in_txn, const struct mvcc_kv *kvs, size_t n);
+/* After mvcc_txn_end or mvcc_txn_abort of a Txn: carries out its pending detaches. */
+void svc_lease_settle(struct kv_service *svc);
+/* True if a lease exists: only then may a key carry one (a delete needs the old kvs). */
+bool svc_lease_any(const struct kv_service *svc);
+/* Recovery, for the WAL, before serving. Enumerate with lease_count and lease_list on
+ * svc->leases (id, granted ttl). restore re-creates lease id with its granted ttl,
+ * whole from now, without telling the hook: 0, LEASE_EEXIST, LEASE_ETOOLARGE, -ENOMEM.
+ * reattach, once the store and the leases are back, attaches every key carrying a lease
+ * to it: returns how many keys carry a lease that does not exist (left as they are), or
+ * -ENOMEM. */
+int svc_lease_restore(struct kv_service *svc, int64_t id, int64_t ttl);
+long svc_lease_reattach(struct kv_service *svc);
 
 #endif

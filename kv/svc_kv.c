@@ -59,17 +59,19 @@ static int do_range(struct kv_service *svc, int in_txn, const struct kvm_range_r
 static int do_put(struct kv_service *svc, int in_txn, const struct kvm_put_request *p,
 		  struct kvm_put_response *out, struct pb_arena *a, int64_t *rev)
 {
-	if (p->lease != 0 && !p->ignore_lease)
-		return -ENOENT;	/* no lease exists yet: etcd's "requested lease not found" */
-	struct mvcc_put_req m = { .key = mb(p->key), .value = mb(p->value), .lease = p->lease,
-				  .prev_kv = p->prev_kv, .ignore_value = p->ignore_value,
-				  .ignore_lease = p->ignore_lease };
-	struct mvcc_put_res res = { 0 };
-	int rc = in_txn ? mvcc_txn_put(svc->store, &m, &res) : mvcc_put(svc->store, &m, &res);
+	int rc = svc_lease_put(svc, in_txn, p);	/* the lease exists; the key joins it */
 	if (rc < 0)
 		return rc;
+	/* prev always: its lease is the one the key leaves */
+	struct mvcc_put_req m = { .key = mb(p->key), .value = mb(p->value), .lease = p->lease,
+				  .prev_kv = true, .ignore_value = p->ignore_value,
+				  .ignore_lease = p->ignore_lease };
+	struct mvcc_put_res res = { 0 };
+	rc = in_txn ? mvcc_txn_put(svc->store, &m, &res) : mvcc_put(svc->store, &m, &res);
+	if ((rc = svc_lease_put_done(svc, in_txn, p, rc, &res)) < 0)
+		return rc;
 	memset(out, 0, sizeof(*out));
-	if (res.has_prev) {
+	if (res.has_prev && p->prev_kv) {
 		struct kvm_kv *prev = kv_array(a, &res.prev, 1);
 		if (!prev)
 			return -ENOMEM;
@@ -83,19 +85,25 @@ static int do_delete(struct kv_service *svc, int in_txn, const struct kvm_delete
 		     struct kvm_delete_range_response *out, struct pb_arena *a, int64_t *rev)
 {
 	struct mvcc_delete_req m = { .key = mb(d->key), .range_end = mb(d->range_end),
-				     .prev_kv = d->prev_kv };
+				     .prev_kv = d->prev_kv || svc_lease_any(svc) };
 	struct mvcc_delete_res res = { 0 };
 	int rc = in_txn ? mvcc_txn_delete(svc->store, &m, &res) :
 			  mvcc_delete(svc->store, &m, &res);
-	if (rc < 0)
+	if (rc == 0)	/* the deleted keys leave their leases */
+		rc = svc_lease_deleted(svc, in_txn, res.prev_kvs, res.n_prev);
+	if (rc < 0) {
+		mvcc_delete_res_free(svc->store, &res);
 		return rc;
+	}
 	memset(out, 0, sizeof(*out));
 	out->deleted = res.deleted;
-	out->prev_kvs = kv_array(a, res.prev_kvs, res.n_prev);
-	out->n_prev_kvs = res.n_prev;
+	if (d->prev_kv) {
+		out->prev_kvs = kv_array(a, res.prev_kvs, res.n_prev);
+		out->n_prev_kvs = res.n_prev;
+	}
 	*rev = res.revision;
 	mvcc_delete_res_free(svc->store, &res);
-	return res.n_prev && !out->prev_kvs ? -ENOMEM : 0;
+	return d->prev_kv && res.n_prev && !out->prev_kvs ? -ENOMEM : 0;
 }
 
 static int decode(struct grpc_call *call, enum kvm_type t, const uint8_t *msg, size_t len,
@@ -361,10 +369,12 @@ void svc_txn(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
 		rc = txn_exec(&r, &t, &res);
 	if (rc < 0) {
 		mvcc_txn_abort(svc->store);
+		svc_lease_settle(svc);
 		svc_fail_mvcc(call, rc);
 		goto out;
 	}
 	int64_t rev = mvcc_txn_end(svc->store);
+	svc_lease_settle(svc);
 	struct kvm_header h = svc_header(svc, rev);
 	res.header = &h;
 	if (txn_headers(&a, &res, rev) < 0)
