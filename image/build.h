@@ -27,14 +27,17 @@ int img_kmod_closure(const char *dep, size_t dep_len, const char *builtin,
 		     struct img_err *err);
 void img_kmods_free(struct img_kmods *m);
 /* The stages in which cabind loads modules, in this order: before the configuration
- * search ("[boot]"), when no configuration was found on a virtio disk ("[cdrom]": the
- * CD-ROM drivers, costly to probe), and in the background once ready ("[after-ready]"). */
-enum img_stage { IMG_STAGE_BOOT, IMG_STAGE_CDROM, IMG_STAGE_LATE, IMG_STAGES };
+ * search ("[boot]"), in the background during it, done before the data disk is mounted
+ * ("[data]": the filesystem of the data partition, slow to load under TCG, loads while
+ * block devices settle), when no configuration was found on a virtio disk ("[cdrom]":
+ * the CD-ROM drivers, costly to probe), and in the background once ready
+ * ("[after-ready]"). */
+enum img_stage { IMG_STAGE_BOOT, IMG_STAGE_DATA, IMG_STAGE_CDROM, IMG_STAGE_LATE, IMG_STAGES };
 extern const char *const img_stage_names[IMG_STAGES];	/* "boot", ... */
 extern const char *const img_stage_lists[IMG_STAGES];	/* "lib/modules/cabin.list", ... */
 
 /* Reads a module list file (one name per line, '#' comments, optional section headers
- * "[boot]", "[cdrom]", "[after-ready]" in that order; names before any header are boot
+ * "[boot]", "[data]", "[cdrom]", "[after-ready]" in that order; names before any header are boot
  * names) into a NULL-terminated array; *n gets the count and end[s] the index just past
  * the last name of stage s (so stage s is names[end[s-1] .. end[s])). Returns 0, IMG_EARG
  * (a line that is not a module name, or an unknown or out-of-order section) or -errno.

@@ -198,8 +198,9 @@ static int name_ok(const char *s)
 	return 1;
 }
 
-const char *const img_stage_names[IMG_STAGES] = { "boot", "cdrom", "after-ready" };
+const char *const img_stage_names[IMG_STAGES] = { "boot", "data", "cdrom", "after-ready" };
 const char *const img_stage_lists[IMG_STAGES] = { "lib/modules/cabin.list",
+						  "lib/modules/cabin-data.list",
 						  "lib/modules/cabin-cdrom.list",
 						  "lib/modules/cabin-late.list" };
 
@@ -218,7 +219,7 @@ static int read_section(const char *s, const char *path, int lineno, int *stage,
 			end[*stage] = n;
 		return 1;
 	}
-	return img_fail(err, IMG_EARG, "%s:%d: '%s': expected [boot], [cdrom] or [after-ready], "
+	return img_fail(err, IMG_EARG, "%s:%d: '%s': expected [boot], [data], [cdrom] or [after-ready], "
 			"in that order", path, lineno, s);
 }
 

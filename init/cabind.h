@@ -45,6 +45,7 @@ struct cabind {
 	int kv_enabled;
 	struct kv_server *kv;		/* the KV store, when it runs */
 	int ready;		/* the ready (or degraded) line has been printed */
+	pid_t data_modules;	/* the child loading the data disk's modules, 0 when none */
 	uint64_t start_ms;	/* ev_now_ms() when the process started */
 };
 

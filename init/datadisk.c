@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../lib/log.h"
@@ -164,6 +165,12 @@ void datadisk_setup(struct cabind *c)
 	mkdir("/var", 0755);
 	mkdir("/var/lib", 0755);
 	mkdir(DATA_DIR, 0755);
+	if (c->data_modules > 0) {	/* ext4 was loading in the background */
+		int st;
+		while (waitpid(c->data_modules, &st, 0) < 0 && errno == EINTR)
+			;
+		c->data_modules = 0;
+	}
 	if (blk_find_label(labels, 0, &f) != 1 || f.probe.type != FS_EXT4) {
 		run_on_tmpfs(c, "no ext4 filesystem labelled " DATA_LABEL);
 		return;

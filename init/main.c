@@ -19,6 +19,7 @@
 #include "cabind.h"
 
 #define MODULE_LIST "/lib/modules/cabin.list"
+#define MODULE_LIST_DATA "/lib/modules/cabin-data.list"
 
 static void usage(FILE *out)
 {
@@ -134,6 +135,13 @@ static void pid1_start(struct cabind *c)
 		log_warnx("power: uevent socket: %s", strerror(-rc));
 	log_debug("boot: init at %llu ms", since_boot_ms());
 	modules_load_list(MODULE_LIST);
+	/* the data filesystem's modules load while block devices settle */
+	if (access(MODULE_LIST_DATA, R_OK) == 0 &&
+	    (c->data_modules = modules_load_background(MODULE_LIST_DATA)) < 0) {
+		log_warnx("modules: background loading: %s", strerror(-c->data_modules));
+		c->data_modules = 0;
+		modules_load_list(MODULE_LIST_DATA);
+	}
 	power_scan(c);
 	loopback_up();
 	log_debug("boot: modules at %llu ms", since_boot_ms());

@@ -27,10 +27,11 @@ note "cabin console"
 "$CABIN" console --state "$STATE" node1 >"$TMP/console"
 grep -Eq 'cabin: modules: [0-9]+ loaded, 0 failed' "$TMP/console" ||
 	fail "console: modules did not all load"
-# the after-ready stage runs in the background once the node is ready
+# boot, data (in the background before the data disk) and, once the node is ready,
+# after-ready: three "loaded" lines
 wait_for 60 "after-ready modules" bash -c "'$CABIN' console --state '$STATE' node1 |
 	grep -Eq 'cabin: ready .*' && [ \$('$CABIN' console --state '$STATE' node1 |
-	grep -Ec 'cabin: modules: [0-9]+ loaded, 0 failed') -eq 2 ]"
+	grep -Ec 'cabin: modules: [0-9]+ loaded, 0 failed') -eq 3 ]"
 grep -q 'cabin: power: watching .*(Power Button)' "$TMP/console" ||
 	fail "console: power button not watched"
 grep -q 'cabin: dhcp: eth0: 10.0.2.15/24 from 10.0.2.2, lease 86400 s' "$TMP/console" ||
