@@ -22,37 +22,41 @@ struct route {
 	const char *path;		/* after /v3 (or /v3beta) */
 	const char *method;		/* the gRPC method */
 	const char *req, *res;		/* message names (jsonpb.c) */
+	int stream;			/* body: a request per JSON object; answer: a
+					 * {"result": ...} line per response */
 };
 
 static const struct route routes[] = {
-	{ "/kv/range", "/etcdserverpb.KV/Range", "RangeRequest", "RangeResponse" },
-	{ "/kv/put", "/etcdserverpb.KV/Put", "PutRequest", "PutResponse" },
+	{ "/kv/range", "/etcdserverpb.KV/Range", "RangeRequest", "RangeResponse", 0 },
+	{ "/kv/put", "/etcdserverpb.KV/Put", "PutRequest", "PutResponse", 0 },
 	{ "/kv/deleterange", "/etcdserverpb.KV/DeleteRange", "DeleteRangeRequest",
-	  "DeleteRangeResponse" },
-	{ "/kv/txn", "/etcdserverpb.KV/Txn", "TxnRequest", "TxnResponse" },
-	{ "/kv/compaction", "/etcdserverpb.KV/Compact", "CompactionRequest", "HeaderResponse" },
+	  "DeleteRangeResponse", 0 },
+	{ "/kv/txn", "/etcdserverpb.KV/Txn", "TxnRequest", "TxnResponse", 0 },
+	{ "/kv/compaction", "/etcdserverpb.KV/Compact", "CompactionRequest", "HeaderResponse", 0 },
 	{ "/lease/grant", "/etcdserverpb.Lease/LeaseGrant", "LeaseGrantRequest",
-	  "LeaseGrantResponse" },
+	  "LeaseGrantResponse", 0 },
 	{ "/lease/revoke", "/etcdserverpb.Lease/LeaseRevoke", "LeaseIDRequest",
-	  "HeaderResponse" },
+	  "HeaderResponse", 0 },
 	{ "/kv/lease/revoke", "/etcdserverpb.Lease/LeaseRevoke", "LeaseIDRequest",
-	  "HeaderResponse" },
+	  "HeaderResponse", 0 },
 	{ "/lease/timetolive", "/etcdserverpb.Lease/LeaseTimeToLive", "LeaseTimeToLiveRequest",
-	  "LeaseTimeToLiveResponse" },
+	  "LeaseTimeToLiveResponse", 0 },
 	{ "/kv/lease/timetolive", "/etcdserverpb.Lease/LeaseTimeToLive",
-	  "LeaseTimeToLiveRequest", "LeaseTimeToLiveResponse" },
-	{ "/lease/leases", "/etcdserverpb.Lease/LeaseLeases", "Empty", "LeaseLeasesResponse" },
+	  "LeaseTimeToLiveRequest", "LeaseTimeToLiveResponse", 0 },
+	{ "/lease/leases", "/etcdserverpb.Lease/LeaseLeases", "Empty", "LeaseLeasesResponse", 0 },
 	{ "/kv/lease/leases", "/etcdserverpb.Lease/LeaseLeases", "Empty",
-	  "LeaseLeasesResponse" },
+	  "LeaseLeasesResponse", 0 },
 	{ "/cluster/member/list", "/etcdserverpb.Cluster/MemberList", "Empty",
-	  "MemberListResponse" },
-	{ "/maintenance/status", "/etcdserverpb.Maintenance/Status", "Empty", "StatusResponse" },
+	  "MemberListResponse", 0 },
+	{ "/maintenance/status", "/etcdserverpb.Maintenance/Status", "Empty", "StatusResponse", 0 },
 	{ "/maintenance/alarm", "/etcdserverpb.Maintenance/Alarm", "AlarmRequest",
-	  "AlarmResponse" },
+	  "AlarmResponse", 0 },
 	{ "/maintenance/defragment", "/etcdserverpb.Maintenance/Defragment", "Empty",
-	  "HeaderResponse" },
+	  "HeaderResponse", 0 },
 	{ "/maintenance/hashkv", "/etcdserverpb.Maintenance/HashKV", "HashKVRequest",
-	  "HashKVResponse" },
+	  "HashKVResponse", 0 },
+	{ "/lease/keepalive", "/etcdserverpb.Lease/LeaseKeepAlive", "LeaseIDRequest",
+	  "LeaseKeepAliveResponse", 1 },
 };
 
 struct gw_conn {
@@ -66,6 +70,8 @@ struct gw_conn {
 	const struct route *route;
 	uint8_t *resp;			/* the method's response message */
 	size_t resp_len;
+	char *results;			/* a streaming route's {"result": ...} lines */
+	size_t results_len, results_cap;
 	int keep_alive;
 	int watching_out;
 	int in_process;			/* inside process(): it flushes when done */
@@ -211,6 +217,18 @@ static void respond_error(struct gw_conn *c, enum grpc_status st, const char *ms
 static void on_call_msg(void *arg, const uint8_t *msg, size_t len)
 {
 	struct gw_conn *c = arg;
+	if (c->route->stream) {
+		char *json = NULL;
+		if (jp_to_json(jp_find(c->route->res), msg, len, &json) < 0)
+			return;
+		size_t n = strlen(json);
+		if (grow(&c->results, &c->results_cap, c->results_len + n + 13) == 0) {
+			c->results_len += (size_t)sprintf(c->results + c->results_len,
+							  "{\"result\":%s}\n", json);
+		}
+		free(json);
+		return;
+	}
 	uint8_t *copy = malloc(len ? len : 1);
 	if (!copy)
 		return;
@@ -225,7 +243,10 @@ static void on_call_end(void *arg, enum grpc_status st, const char *message)
 	struct gw_conn *c = arg;
 	struct grpc_call *call = c->call;
 	c->call = NULL;
-	if (st == GRPC_OK && c->resp) {
+	if (st == GRPC_OK && c->route->stream) {
+		respond(c, 200, "OK", "application/json", c->results ? c->results : "",
+			c->results_len);
+	} else if (st == GRPC_OK && c->resp) {
 		char *json = NULL;
 		int rc = jp_to_json(jp_find(c->route->res), c->resp, c->resp_len, &json);
 		if (rc == 0)
@@ -239,6 +260,7 @@ static void on_call_end(void *arg, enum grpc_status st, const char *message)
 	}
 	free(c->resp);
 	c->resp = NULL;
+	c->results_len = 0;
 	grpc_local_free(call);
 	if (!c->in_process) {	/* a method that answered later: go on with the input */
 		process(c);
@@ -246,8 +268,45 @@ static void on_call_end(void *arg, enum grpc_status st, const char *message)
 	}
 }
 
+/* A streaming route: each JSON object of the body is a request; then the end. */
+static void run_stream(struct gw_conn *c, const struct route *r, const char *body, size_t len)
+{
+	char err[300];
+	c->route = r;
+	c->results_len = 0;
+	c->call = grpc_local_call(c->gw->grpc, r->method, on_call_msg, on_call_end, c);
+	if (!c->call) {
+		respond_error(c, GRPC_UNIMPLEMENTED, "unknown method");
+		return;
+	}
+	size_t off = 0;
+	while (c->call && off < len) {
+		struct pb_buf b;
+		size_t used = 0;
+		pb_buf_init(&b, NULL);
+		if (jp_from_json_next(jp_find(r->req), body + off, len - off, &b, err, sizeof(err),
+				      &used) < 0) {
+			pb_buf_free(&b);
+			struct grpc_call *call = c->call;
+			c->call = NULL;
+			grpc_local_free(call);
+			respond_error(c, GRPC_INVALID_ARGUMENT, err);
+			return;
+		}
+		off += used ? used : len - off;
+		grpc_local_deliver(c->call, b.data ? b.data : (const uint8_t *)"", b.len);
+		pb_buf_free(&b);
+	}
+	if (c->call)
+		grpc_local_half_close(c->call);
+}
+
 static void run_route(struct gw_conn *c, const struct route *r, const char *body, size_t len)
 {
+	if (r->stream) {
+		run_stream(c, r, body, len);
+		return;
+	}
 	struct pb_buf b;
 	char err[300];
 	pb_buf_init(&b, NULL);
@@ -410,6 +469,7 @@ static void conn_close(struct gw_conn *c)
 	free(c->in);
 	free(c->out);
 	free(c->resp);
+	free(c->results);
 	free(c);
 }
 

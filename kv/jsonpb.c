@@ -557,12 +557,23 @@ static int from_json(const struct jp_msg *m, const cJSON *obj, struct pb_buf *b,
 	return 0;
 }
 
-int jp_from_json(const struct jp_msg *m, const char *json, size_t len, struct pb_buf *b,
-		 char *err, size_t errlen)
+static int convert(const struct jp_msg *m, const char *json, size_t len, struct pb_buf *b,
+		   char *err, size_t errlen, size_t *used)
 {
 	struct jerr e = { err, errlen };
 	const char *end = NULL;
 	cJSON *obj = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+	if (obj) {
+		while (end < json + len && (*end == ' ' || *end == '\n' || *end == '\r' ||
+					    *end == '\t'))
+			end++;
+		if (used) {
+			*used = (size_t)(end - json);
+		} else if (end != json + len) {	/* one value, nothing after it */
+			cJSON_Delete(obj);
+			obj = NULL;
+		}
+	}
 	if (!obj) {
 		snprintf(err, errlen, "malformed JSON at byte %zu",
 			 end && end >= json ? (size_t)(end - json) : (size_t)0);
@@ -585,4 +596,16 @@ int jp_from_json(const struct jp_msg *m, const char *json, size_t len, struct pb
 			snprintf(err, errlen, "out of memory");
 	}
 	return rc;
+}
+
+int jp_from_json(const struct jp_msg *m, const char *json, size_t len, struct pb_buf *b,
+		 char *err, size_t errlen)
+{
+	return convert(m, json, len, b, err, errlen, NULL);
+}
+
+int jp_from_json_next(const struct jp_msg *m, const char *json, size_t len, struct pb_buf *b,
+		      char *err, size_t errlen, size_t *used)
+{
+	return convert(m, json, len, b, err, errlen, used);
 }

@@ -24,6 +24,12 @@ const struct jp_msg *jp_find(const char *name);
 int jp_from_json(const struct jp_msg *m, const char *json, size_t len, struct pb_buf *b,
 		 char *err, size_t errlen);
 
+/* Like jp_from_json for the first JSON value of a stream of them (a streaming route's
+ * body: objects one after another, whitespace between): *used gets the bytes it took,
+ * trailing whitespace included. */
+int jp_from_json_next(const struct jp_msg *m, const char *json, size_t len, struct pb_buf *b,
+		      char *err, size_t errlen, size_t *used);
+
 /* Converts the protobuf encoding of m into JSON text: a malloc'd NUL-terminated string
  * in *out. Returns 0, -EINVAL (the bytes are not a valid m) or -ENOMEM. */
 int jp_to_json(const struct jp_msg *m, const uint8_t *buf, size_t len, char **out);

@@ -47,6 +47,11 @@ script() {
 	curl -s -w ' %{http_code}\n' -X POST "$e/v3beta/kv/range" -d "{\"key\":\"$(b64 t)\"}"
 	curl -s -w ' %{http_code}\n' "$e/v3/kv/range"
 	curl -s -w ' %{http_code}\n' -X POST "$e/v3/kv/nothing" -d '{}'
+	local id
+	id=$(curl -s -X POST "$e/v3/lease/grant" -d '{"TTL":60}' | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["ID"])')
+	printf '{"ID":"%s"}\n{"ID":"%s"}\n' "$id" "$id" |
+		curl -s -w ' %{http_code}\n' -X POST "$e/v3/lease/keepalive" --data-binary @- |
+		sed "s/\"$id\"/\"L\"/g"
 	curl -s -w ' %{http_code}\n' "$e/health"
 	curl -s "$e/version" | sed -E 's/"etcdserver":"[0-9.]+"/"etcdserver":"V"/'; echo
 }

@@ -93,10 +93,37 @@ static void test_pb_to_json(void)
 	TU_CHECK(jp_find("NoSuchMessage") == NULL);
 }
 
+static void test_stream_of_objects(void)
+{
+	const char *body = "{\"ID\":\"5\"}\n {\"ID\":7}\n";
+	char err[256];
+	size_t used = 0, off = 0;
+	struct pb_buf b;
+	pb_buf_init(&b, NULL);
+	TU_EQ_INT(jp_from_json_next(jp_find("LeaseIDRequest"), body, strlen(body), &b, err,
+				    sizeof(err), &used), 0);
+	off += used;
+	TU_EQ_INT(jp_from_json_next(jp_find("LeaseIDRequest"), body + off, strlen(body) - off,
+				    &b, err, sizeof(err), &used), 0);
+	off += used;
+	TU_EQ_INT(off, strlen(body));
+	TU_EQ_INT(b.len, 4);	/* 08 05, 08 07 */
+	TU_EQ_INT(b.data[1], 5);
+	TU_EQ_INT(b.data[3], 7);
+	pb_buf_free(&b);
+	/* one value only, for a plain route: trailing bytes are an error, whitespace is not */
+	pb_buf_init(&b, NULL);
+	TU_EQ_INT(jp_from_json(jp_find("LeaseIDRequest"), "{} \n", 4, &b, err, sizeof(err)), 0);
+	TU_EQ_INT(jp_from_json(jp_find("LeaseIDRequest"), "{}{}", 4, &b, err, sizeof(err)),
+		  -EINVAL);
+	pb_buf_free(&b);
+}
+
 int main(void)
 {
 	TU_RUN(test_json_to_pb);
 	TU_RUN(test_errors);
 	TU_RUN(test_pb_to_json);
+	TU_RUN(test_stream_of_objects);
 	return TU_EXIT();
 }
