@@ -257,6 +257,12 @@ int grpc_send(struct grpc_call *call, const uint8_t *msg, size_t len)
 	}
 	uint8_t head[5] = { 0, (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
 			    (uint8_t)len };
+	if (call->out_off && call->out_off >= call->out_len / 2) {
+		/* a stream whose queue never empties: drop what nghttp2 took, or out grows */
+		memmove(call->out, call->out + call->out_off, call->out_len - call->out_off);
+		call->out_len -= call->out_off;
+		call->out_off = 0;
+	}
 	size_t before = call->out_len;
 	if (buf_append(&call->out, &call->out_len, &call->out_cap, head, 5) < 0 ||
 	    buf_append(&call->out, &call->out_len, &call->out_cap, msg, len) < 0) {
@@ -494,6 +500,9 @@ static void conn_flush(struct conn *c)
 {
 	if (c->in_recv || c->dead || !c->is_h2)
 		return;	/* nothing goes out before the client has shown it speaks HTTP/2 */
+	int capped;
+again:
+	capped = 0;
 	for (;;) {
 		const uint8_t *p;
 		nghttp2_ssize n = nghttp2_session_mem_send2(c->h2, &p);
@@ -507,8 +516,10 @@ static void conn_flush(struct conn *c)
 			conn_close(c);
 			return;
 		}
-		if (c->w_len - c->w_off > (1u << 20))
+		if (c->w_len - c->w_off > (1u << 20)) {
+			capped = 1;
 			break;	/* let the socket drain first */
+		}
 	}
 	while (c->w_off < c->w_len) {
 		ssize_t w = write(c->fd, c->w + c->w_off, c->w_len - c->w_off);
@@ -522,8 +533,12 @@ static void conn_flush(struct conn *c)
 		}
 		c->w_off += (size_t)w;
 	}
-	if (c->w_off == c->w_len)
+	if (c->w_off == c->w_len) {
 		c->w_off = c->w_len = 0;
+		if (capped)
+			goto again;	/* the socket took it all and nghttp2 has more: no
+					 * EPOLLOUT will come to ask for it */
+	}
 	int more = c->w_len > 0 || nghttp2_session_want_write(c->h2);
 	if (!more && !nghttp2_session_want_read(c->h2)) {
 		conn_close(c);
@@ -882,4 +897,14 @@ void grpc_server_metrics(const struct grpc_server *s, FILE *f)
 			(unsigned long long)total, (int)(m - svc), svc, m + 1, ms->sum,
 			(int)(m - svc), svc, m + 1, (unsigned long long)total);
 	}
+}
+
+size_t grpc_call_pending(const struct grpc_call *call)
+{
+	return call->out_len - call->out_off;
+}
+
+struct ev_loop *grpc_call_loop(const struct grpc_call *call)
+{
+	return call->srv->loop;
 }

@@ -94,5 +94,12 @@ void grpc_finish(struct grpc_call *call, enum grpc_status status, const char *me
 const char *grpc_call_header(const struct grpc_call *call, const char *name);
 void grpc_call_set_data(struct grpc_call *call, void *data);
 void *grpc_call_data(const struct grpc_call *call);
+/* Bytes of response messages (framing included) queued on the call that HTTP/2 has not
+ * taken yet: the client's flow-control window or a slow socket holds them back. A stream
+ * that keeps sending watches it to notice a client that does not read. 0 for a local
+ * call (its sink takes each message at once). */
+size_t grpc_call_pending(const struct grpc_call *call);
+/* The loop the call's server runs on, for a method's timers. */
+struct ev_loop *grpc_call_loop(const struct grpc_call *call);
 
 #endif

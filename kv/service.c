@@ -205,6 +205,7 @@ static const struct grpc_method methods[] = {
 	{ "/etcdserverpb.KV/DeleteRange", svc_delete_range, NULL, NULL },
 	{ "/etcdserverpb.KV/Txn", svc_txn, NULL, NULL },
 	{ "/etcdserverpb.KV/Compact", svc_compact, NULL, NULL },
+	{ "/etcdserverpb.Watch/Watch", svc_watch, svc_watch_half_close, svc_watch_gone },
 	{ "/etcdserverpb.Lease/LeaseGrant", svc_lease_grant, NULL, NULL },
 	{ "/etcdserverpb.Lease/LeaseRevoke", svc_lease_revoke, NULL, NULL },
 	{ "/etcdserverpb.Lease/LeaseKeepAlive", svc_lease_keepalive, svc_lease_keepalive_end, NULL },
@@ -252,7 +253,7 @@ int kv_service_new(const struct kv_opts *o, const char *dir, struct kv_service *
 	svc->member_id = fnv(o->name, o->advertise_peer);
 	svc->cluster_id = fnv(o->initial_cluster_token, o->advertise_peer);
 	svc->raft_term = 1;
-	if (svc_lease_init(svc, o) < 0) {
+	if (svc_lease_init(svc, o) < 0 || svc_watch_init(svc) < 0) {
 		kv_service_free(svc);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -266,6 +267,7 @@ void kv_service_free(struct kv_service *svc)
 	if (!svc)
 		return;
 	svc_lease_cleanup(svc);
+	svc_watch_free(svc);
 	mvcc_free(svc->store);
 	free(svc);
 }

@@ -28,6 +28,7 @@ struct kv_service {
 	struct svc_lease *lease;	/* svc_lease.c: expiry timer, a Txn's pending detaches */
 	svc_lease_hook_fn *lease_hook;	/* may be NULL; see svc_lease_hook_fn */
 	void *lease_hook_ctx;
+	struct svc_watch *watch;	/* svc_watch.c: the watch streams, the store's observer */
 };
 
 /* An arena for one request, bounded (a hostile request cannot make decoding allocate
@@ -58,6 +59,15 @@ void svc_put(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 void svc_delete_range(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 void svc_txn(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 void svc_compact(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+
+/* svc_watch.c: etcdserverpb.Watch (a stream: on_message, on_half_close, on_gone). init
+ * (after the store exists) returns 0 or -ENOMEM; free (before the store goes) is safe
+ * after a failed init. */
+void svc_watch(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+void svc_watch_half_close(struct grpc_call *call, void *ctx);
+void svc_watch_gone(struct grpc_call *call, void *ctx);
+int svc_watch_init(struct kv_service *svc);
+void svc_watch_free(struct kv_service *svc);
 
 /* svc_lease.c: etcdserverpb.Lease; LeaseKeepAlive is a stream (svc_lease_keepalive_end
  * finishes it when the client half-closes). */
