@@ -280,4 +280,31 @@ struct mvcc_hash {
  * (0 < rev <= compacted), MVCC_EFUTURE. */
 int mvcc_hash_kv(struct mvcc *s, int64_t rev, struct mvcc_hash *out);
 
+/* ---- dump and restore (kv/mvcc_restore.c) ------------------------------------------------
+ * What a snapshot and a write-ahead log need: walk every key revision the store holds, and
+ * build a store again from them at their own revisions, without the observer hearing. */
+
+/* One key revision as the store holds it. kv.mod_revision is the revision; a tombstone has
+ * only the key and mod_revision. Bytes borrowed as for mvcc_kv. */
+struct mvcc_rec {
+	struct mvcc_kv kv;
+	uint32_t sub;		/* its place among the revision's changes */
+	bool tomb;		/* this revision deleted the key */
+};
+
+/* How many key revisions the store holds, tombstones included. */
+size_t mvcc_rec_count(const struct mvcc *s);
+/* The i-th key revision held, in (revision, sub) order: 0 <= i < mvcc_rec_count. Returns
+ * 0, or MVCC_EARG for an i out of range. Not with a transaction open (MVCC_ETXN). */
+int mvcc_rec_at(const struct mvcc *s, size_t i, struct mvcc_rec *out);
+/* Appends a key revision, which must come after every one held ((revision, sub) greater),
+ * at a revision above the compacted one; the current revision moves up to it. A put needs
+ * 1 <= create_revision <= its revision and version >= 1. Bytes are copied. Returns 0,
+ * MVCC_EARG (out of order or inconsistent; nothing changed), MVCC_ETXN, -ENOMEM (nothing
+ * changed). The observer is not told. */
+int mvcc_restore_rec(struct mvcc *s, const struct mvcc_rec *r);
+/* Sets the current and compacted revisions once the revisions are restored: rev at least
+ * the last restored one, 0 <= compacted <= rev. Returns 0, MVCC_EARG or MVCC_ETXN. */
+int mvcc_restore_revs(struct mvcc *s, int64_t rev, int64_t compacted);
+
 #endif

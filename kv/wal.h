@@ -1,0 +1,280 @@
+/* The KV store's write-ahead log and snapshots: a pure codec (records framed with CRC-32C,
+ * a replay iterator over bytes that tells a torn tail from corruption), the bridge between
+ * records and the MVCC store (pull committed revisions, apply records, dump and load a
+ * snapshot), and a thin file shell (segments, fdatasync, snapshot files, recovery).
+ *
+ * On disk, under DATA_DIR/member/:
+ *   wal/SSSSSSSSSSSSSSSS-RRRRRRRRRRRRRRRR.wal   segment S (hex, 16 digits, from 0), whose
+ *        first record follows store revision R. Segments are append-only; a new one is cut
+ *        at WAL_SEGMENT_MAX bytes and before each snapshot.
+ *   snap/SSSSSSSSSSSSSSSS-RRRRRRRRRRRRRRRR.snap  the store at revision R, covering every
+ *        segment before S. Written to a .tmp name, fsynced, renamed, directory fsynced;
+ *        then the older snapshots and the segments before S are deleted.
+ * Recovery loads the newest snapshot and replays the segments from its S on.
+ *
+ * Every file: a 16-byte header, then records.
+ *   header: magic (8: "cabinWAL" or "cabinSNP"), u32 format version (1), u32 CRC-32C of the
+ *           first 12 bytes.
+ *   record: u32 payload length, u8 type, 3 zero bytes, u32 CRC-32C of the payload, u32
+ *           CRC-32C of these first 12 bytes; then the payload.
+ * All integers little-endian; int64 as their two's complement. A record never moves once
+ * written, and a value's bytes sit contiguously inside its record, so a later version can
+ * point the in-memory index at (file, offset) instead of holding values.
+ *
+ * Payloads (a "change" is one key's write inside a revision):
+ *   change:        u8 kind (0 put, 1 delete), u32 key length, then for a put u32 value
+ *                  length, i64 create revision, i64 version, i64 lease; the key bytes; for
+ *                  a put the value bytes.
+ *   SEGMENT (1):   u64 segment number, i64 store revision before this segment. First
+ *                  record of each segment, nowhere else.
+ *   REV (2):       i64 revision, u32 number of changes (>= 1), then the changes in their
+ *                  order (the n-th has sub-revision n): one committed revision.
+ *   COMPACT (3):   i64 revision compacted to.
+ *   LEASE_GRANT (4):  i64 id, i64 TTL in seconds.
+ *   LEASE_REVOKE (5): i64 id.
+ *   SNAP_META (16):   i64 revision, i64 compacted revision, u64 first segment not covered,
+ *                  u64 key revisions, u64 leases. First record of a snapshot.
+ *   SNAP_KV (17):  i64 revision, u32 sub-revision, then one change: a key revision held.
+ *   SNAP_END (18): u64 key revisions, u64 leases: the snapshot is complete.
+ * A snapshot is SNAP_META, its SNAP_KVs in (revision, sub) order, one LEASE_GRANT per
+ * lease, SNAP_END. */
+#ifndef CABIN_KV_WAL_H
+#define CABIN_KV_WAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mvcc.h"
+
+/* ---- errors ----------------------------------------------------------------------------
+ * Functions return 0 (or a count) or a negative code: -ENOMEM, -errno from a system call,
+ * MVCC_* from the store, or one of these. */
+#define WAL_ERRORS(X)                                                                  \
+	X(WAL_ETORN, -1800, "wal: torn record at the end of the log")                  \
+	X(WAL_ECORRUPT, -1801, "wal: corrupt record")                                  \
+	X(WAL_EVERSION, -1802, "wal: written by a newer version of cabind")            \
+	X(WAL_EGAP, -1803, "wal: revisions were compacted before they were logged")
+
+#define WAL_ERR_ENUM(name, value, text) name = value,
+enum wal_code { WAL_ERRORS(WAL_ERR_ENUM) };
+#undef WAL_ERR_ENUM
+
+/* A static description of a WAL_E* code, an MVCC_E* code or -errno. */
+const char *wal_strerror(int code);
+
+#define WAL_VERSION 1
+#define WAL_FILE_HEADER 16
+#define WAL_REC_HEADER 16
+#define WAL_SEGMENT_MAX ((size_t)64 << 20)
+#define WAL_MAGIC_SEGMENT "cabinWAL"
+#define WAL_MAGIC_SNAPSHOT "cabinSNP"
+
+enum wal_type {
+	WAL_SEGMENT = 1,
+	WAL_REV = 2,
+	WAL_COMPACT = 3,
+	WAL_LEASE_GRANT = 4,
+	WAL_LEASE_REVOKE = 5,
+	WAL_SNAP_META = 16,
+	WAL_SNAP_KV = 17,
+	WAL_SNAP_END = 18,
+};
+
+/* ---- CRC-32C (Castagnoli), slice-by-8 (kv/wal_crc.c) ----------------------------------- */
+
+/* Continues crc over n bytes: wal_crc32c(0, p, n) is the CRC-32C of p ("123456789" gives
+ * 0xe3069283), and wal_crc32c(wal_crc32c(0, a, x), b, y) that of a then b. */
+uint32_t wal_crc32c(uint32_t crc, const void *p, size_t n);
+
+/* ---- encoding (kv/wal_codec.c) ----------------------------------------------------------- */
+
+/* Memory as kv/mvcc.h's allocator (realloc semantics; NULL = libc). */
+struct wal_buf {
+	uint8_t *p;
+	size_t len, cap;
+	struct mvcc_alloc a;
+};
+
+void wal_buf_init(struct wal_buf *b, const struct mvcc_alloc *a);
+void wal_buf_free(struct wal_buf *b);
+/* Gives back the memory of an empty buffer that grew past keep bytes. */
+void wal_buf_shrink(struct wal_buf *b, size_t keep);
+
+/* One key's change inside a revision (REV) or a key revision (SNAP_KV). Bytes borrowed. */
+struct wal_change {
+	bool del;
+	struct mvcc_bytes key, value;		/* value empty for a delete */
+	int64_t create, version, lease;		/* 0 for a delete */
+};
+
+/* The appenders add one whole record (or the file header) to b and return 0, or -ENOMEM
+ * with b as it was. */
+int wal_put_header(struct wal_buf *b, const char magic[8]);
+int wal_put_segment(struct wal_buf *b, uint64_t seq, int64_t rev);
+int wal_put_compact(struct wal_buf *b, int64_t rev);
+int wal_put_lease_grant(struct wal_buf *b, int64_t id, int64_t ttl);
+int wal_put_lease_revoke(struct wal_buf *b, int64_t id);
+int wal_put_snap_meta(struct wal_buf *b, int64_t rev, int64_t compacted, uint64_t next_seq,
+		      uint64_t nkv, uint64_t nlease);
+int wal_put_snap_kv(struct wal_buf *b, int64_t rev, uint32_t sub, const struct wal_change *c);
+int wal_put_snap_end(struct wal_buf *b, uint64_t nkv, uint64_t nlease);
+
+/* A REV record is built change by change: begin notes where it starts in *mark, add
+ * appends a change, end seals it (length, count, checksums), cancel drops it. begin and
+ * add return 0 or -ENOMEM (then cancel). A key or value of 4 GiB or more is -EINVAL. */
+int wal_rev_begin(struct wal_buf *b, int64_t rev, size_t *mark);
+int wal_rev_add(struct wal_buf *b, size_t mark, const struct wal_change *c);
+void wal_rev_end(struct wal_buf *b, size_t mark);
+void wal_rev_cancel(struct wal_buf *b, size_t mark);
+
+/* ---- decoding ---------------------------------------------------------------------------- */
+
+/* A decoded record; pointers borrow from the bytes being read. */
+struct wal_rec {
+	enum wal_type type;
+	size_t off;		/* where the record starts */
+	size_t len;		/* its whole length, header included */
+	union {
+		struct { uint64_t seq; int64_t rev; } seg;
+		struct { int64_t rev; uint32_t n; const uint8_t *p, *end; } rev;  /* changes */
+		int64_t compact;
+		struct { int64_t id, ttl; } lease;	/* a revoke has ttl 0 */
+		struct { int64_t rev, compacted; uint64_t next_seq, nkv, nlease; } meta;
+		struct { int64_t rev; uint32_t sub; struct wal_change c; } kv;
+		struct { uint64_t nkv, nlease; } end;
+	} u;
+};
+
+/* Reads bytes [p, p + len) of one file. tail: these are the last bytes of the log, where a
+ * write cut short by a crash may end them: a torn record is then reported as WAL_ETORN
+ * rather than WAL_ECORRUPT. */
+struct wal_iter {
+	const uint8_t *p;
+	size_t len, off;	/* off: the next record, or the bad one after an error */
+	bool tail;
+};
+
+/* Checks the file header (magic must match) and sets it up to read the records after it.
+ * Returns 0, WAL_ETORN (tail, shorter than a header), WAL_ECORRUPT, WAL_EVERSION, with *why
+ * (static) saying what is wrong. */
+int wal_iter_init(struct wal_iter *it, const uint8_t *p, size_t len, const char magic[8],
+		  bool tail, const char **why);
+/* The next record: returns 1 with *r filled, 0 at a clean end, or WAL_ETORN (a torn record
+ * at it->off ends a tail: incomplete, or failing its checksum while being the last record
+ * or holding an all-zero 512-byte sector), WAL_ECORRUPT or WAL_EVERSION (an unknown record
+ * type) at it->off, with *why saying what is wrong. Every length and count in the record is
+ * checked against its bounds before it is returned. */
+int wal_next(struct wal_iter *it, struct wal_rec *r, const char **why);
+/* The next change of a REV record: call with *p = r->u.rev.p and end = r->u.rev.end while
+ * n changes remain (wal_next checked that they are there). */
+void wal_change_next(const uint8_t **p, const uint8_t *end, struct wal_change *c);
+
+/* ---- leases known to the log (kv/wal_leases.c) -------------------------------------------
+ * (id, TTL) of each lease granted and not revoked: what a snapshot keeps. */
+struct wal_lease {
+	int64_t id, ttl;	/* id 0: a free slot */
+};
+struct wal_leases {
+	struct wal_lease *slot;
+	size_t cap, n;		/* cap: 0 or a power of two */
+	struct mvcc_alloc a;
+};
+void wal_leases_init(struct wal_leases *l, const struct mvcc_alloc *a);
+void wal_leases_free(struct wal_leases *l);
+/* Sets the TTL of lease id (id != 0). Returns 0, -EINVAL (id 0), -ENOMEM (unchanged). */
+int wal_leases_put(struct wal_leases *l, int64_t id, int64_t ttl);
+/* Forgets lease id; unknown ids are ignored. */
+void wal_leases_del(struct wal_leases *l, int64_t id);
+/* The lease in slot i (0 <= i < l->cap), or NULL for a free slot. */
+const struct wal_lease *wal_leases_slot(const struct wal_leases *l, size_t i);
+
+/* ---- the store and the records (kv/wal_store.c, kv/wal_replay.c) ------------------------- */
+
+/* Appends one REV record per committed revision after *logged to b (mvcc_history), and
+ * moves *logged to the last one appended. Returns 0; -ENOMEM (b holds the revisions that
+ * fitted, *logged says which); WAL_EGAP if revisions after *logged are no longer held
+ * (compacted before they were logged): only a snapshot can cover them then. */
+int wal_pull(struct mvcc *s, int64_t *logged, struct wal_buf *b);
+
+/* A snapshot written piece by piece, so that it never has to sit in memory whole. */
+struct wal_snap_writer {
+	struct mvcc *s;
+	const struct wal_leases *l;
+	uint64_t next_seq;
+	int stage;
+	size_t i;
+	uint64_t nkv, nlease;
+};
+void wal_snap_start(struct wal_snap_writer *w, struct mvcc *s, const struct wal_leases *l,
+		    uint64_t next_seq);
+/* Appends the next records of the snapshot (the file header first) to b until b holds at
+ * least chunk bytes. Returns 1 if more is to come, 0 when the snapshot is complete,
+ * -ENOMEM (b as before the record that failed; call again to retry). */
+int wal_snap_fill(struct wal_snap_writer *w, struct wal_buf *b, size_t chunk);
+
+/* What a replay learned, and where it stopped. */
+struct wal_replay {
+	uint64_t seq;		/* the segment's number (SEGMENT record) */
+	int64_t seg_rev;	/* and the revision it follows */
+	size_t end;		/* bytes of whole good records, file header included */
+	bool torn;		/* a torn tail starts at end: *why says what */
+	size_t records;		/* records applied, SEGMENT excluded */
+	bool has_seg;		/* the SEGMENT record was read */
+	/* snapshots only */
+	int64_t rev, compacted;
+	uint64_t next_seq;
+	char msg[160];		/* where a *why with numbers in it is written */
+};
+
+/* Replays the bytes of one segment into an empty or partly rebuilt store s and lease
+ * table l: the SEGMENT record first (its revision must be the store's), then each record
+ * in order, every REV the store's next revision. tail: the last segment (see wal_iter).
+ * Returns 0 (with *r filled; on a torn tail r->torn, r->end its offset and *why), or
+ * WAL_ECORRUPT / WAL_EVERSION / -ENOMEM with *off the bad record's offset and *why. s and
+ * l are left partly changed on error: throw them away. */
+int wal_replay_segment(const uint8_t *p, size_t len, bool tail, struct mvcc *s,
+		       struct wal_leases *l, struct wal_replay *r, size_t *off, const char **why);
+/* Loads a snapshot into an empty store s and lease table l. The snapshot must be whole:
+ * any flaw is WAL_ECORRUPT (or WAL_EVERSION) with *off and *why. r->rev, r->compacted and
+ * r->next_seq are set. Returns 0 or an error as above. */
+int wal_load_snapshot(const uint8_t *p, size_t len, struct mvcc *s, struct wal_leases *l,
+		      struct wal_replay *r, size_t *off, const char **why);
+
+/* ---- the file shell (kv/wal_file.c) ------------------------------------------------------ */
+
+struct wal;
+
+struct wal_stats {
+	uint64_t syncs;		/* fdatasyncs of segments */
+	uint64_t bytes;		/* record bytes written */
+	uint64_t snapshots;
+	uint64_t segment;	/* the segment being written */
+	int64_t snap_rev;	/* the newest snapshot's revision (0: none) */
+};
+
+/* Opens the log of DATA_DIR dir: creates member/wal and member/snap for a new member, or
+ * loads the newest snapshot and replays the segments after it into s (an empty store) and
+ * l (an empty table). A torn tail of the last segment is cut off with a warning naming the
+ * file and offset; anything else wrong stops the opening, err saying "FILE: corrupt record
+ * at offset N: why" (or what else failed). Returns 0 with *out (the caller's: wal_close),
+ * or a negative code. */
+int wal_open(const char *dir, struct mvcc *s, struct wal_leases *l, struct wal **out,
+	     char *err, size_t errlen);
+/* The records not yet written: callers append to it (whole records only). */
+struct wal_buf *wal_pending(struct wal *w);
+/* Writes the pending records to the current segment and fdatasyncs it; then they are
+ * durable and the buffer is empty. Returns 0 or -errno (-ENOSPC, -EIO...): the records stay
+ * pending and the next call writes them again from where the last good sync ended. Cuts a
+ * new segment after a sync that left this one at WAL_SEGMENT_MAX or more (a failure to
+ * cut is retried at the next sync and is not an error of this one). */
+int wal_sync(struct wal *w, int64_t rev);
+/* With nothing pending: cuts a new segment and writes a snapshot of s and l covering
+ * every earlier one (revision rev = mvcc_rev(s)), then deletes the older snapshots and
+ * segments. Returns 0 or a negative code (the log stays as good as before). */
+int wal_snapshot(struct wal *w, struct mvcc *s, const struct wal_leases *l);
+void wal_get_stats(const struct wal *w, struct wal_stats *out);
+/* Closes the files (pending records are not written: call wal_sync first). NULL: no-op. */
+void wal_close(struct wal *w);
+
+#endif

@@ -1,0 +1,530 @@
+/* The log's records as bytes: the file header, record framing with CRC-32C, the payload of
+ * each record type, and the reader that checks every record before handing it out and
+ * tells a torn tail (a write a crash cut short) from corruption. Pure. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wal.h"
+
+const char *wal_strerror(int code)
+{
+	switch (code) {
+#define WAL_ERR_CASE(name, value, text) \
+	case name:                      \
+		return text;
+		WAL_ERRORS(WAL_ERR_CASE)
+#undef WAL_ERR_CASE
+	default:
+		break;
+	}
+	if (code <= -1600 && code > -1700)
+		return mvcc_strerror(code);
+	return code < 0 && code > -4096 ? strerror(-code) : "unknown error";
+}
+
+/* ---- little-endian fields ------------------------------------------------------------- */
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+/* ---- buffers ---------------------------------------------------------------------------- */
+
+static void *libc_fn(void *ctx, void *p, size_t size)
+{
+	(void)ctx;
+	if (!size) {
+		free(p);
+		return NULL;
+	}
+	return realloc(p, size);
+}
+
+void wal_buf_init(struct wal_buf *b, const struct mvcc_alloc *a)
+{
+	memset(b, 0, sizeof(*b));
+	b->a.fn = a ? a->fn : libc_fn;
+	b->a.ctx = a ? a->ctx : NULL;
+}
+
+void wal_buf_free(struct wal_buf *b)
+{
+	if (b->p)
+		b->a.fn(b->a.ctx, b->p, 0);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+void wal_buf_shrink(struct wal_buf *b, size_t keep)
+{
+	if (!b->len && b->cap > keep)
+		wal_buf_free(b);
+}
+
+/* Room for n more bytes. */
+static int reserve(struct wal_buf *b, size_t n)
+{
+	size_t cap = b->cap ? b->cap : 256;
+	void *p;
+
+	if (b->cap - b->len >= n)
+		return 0;
+	while (cap - b->len < n) {
+		if (cap > SIZE_MAX / 2)
+			return -ENOMEM;
+		cap *= 2;
+	}
+	p = b->a.fn(b->a.ctx, b->p, cap);
+	if (!p)
+		return -ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+/* ---- records ---------------------------------------------------------------------------- */
+
+/* Starts a record of type t with room for n payload bytes; the header is sealed later. */
+static int rec_begin(struct wal_buf *b, enum wal_type t, size_t n, size_t *mark)
+{
+	if (n > SIZE_MAX - WAL_REC_HEADER || reserve(b, WAL_REC_HEADER + n))
+		return -ENOMEM;
+	*mark = b->len;
+	memset(b->p + b->len, 0, WAL_REC_HEADER);
+	b->p[b->len + 4] = (uint8_t)t;
+	b->len += WAL_REC_HEADER;
+	return 0;
+}
+
+static void rec_end(struct wal_buf *b, size_t mark)
+{
+	uint8_t *h = b->p + mark;
+	size_t n = b->len - mark - WAL_REC_HEADER;
+
+	put32(h, (uint32_t)n);
+	put32(h + 8, wal_crc32c(0, h + WAL_REC_HEADER, n));
+	put32(h + 12, wal_crc32c(0, h, 12));
+}
+
+/* One record whose payload is p[0, n). */
+static int put_rec(struct wal_buf *b, enum wal_type t, const uint8_t *p, size_t n)
+{
+	size_t mark;
+
+	if (rec_begin(b, t, n, &mark))
+		return -ENOMEM;
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	rec_end(b, mark);
+	return 0;
+}
+
+int wal_put_header(struct wal_buf *b, const char magic[8])
+{
+	if (reserve(b, WAL_FILE_HEADER))
+		return -ENOMEM;
+	uint8_t *h = b->p + b->len;
+	memcpy(h, magic, 8);
+	put32(h + 8, WAL_VERSION);
+	put32(h + 12, wal_crc32c(0, h, 12));
+	b->len += WAL_FILE_HEADER;
+	return 0;
+}
+
+int wal_put_segment(struct wal_buf *b, uint64_t seq, int64_t rev)
+{
+	uint8_t p[16];
+	put64(p, seq);
+	put64(p + 8, (uint64_t)rev);
+	return put_rec(b, WAL_SEGMENT, p, sizeof(p));
+}
+
+int wal_put_compact(struct wal_buf *b, int64_t rev)
+{
+	uint8_t p[8];
+	put64(p, (uint64_t)rev);
+	return put_rec(b, WAL_COMPACT, p, sizeof(p));
+}
+
+int wal_put_lease_grant(struct wal_buf *b, int64_t id, int64_t ttl)
+{
+	uint8_t p[16];
+	put64(p, (uint64_t)id);
+	put64(p + 8, (uint64_t)ttl);
+	return put_rec(b, WAL_LEASE_GRANT, p, sizeof(p));
+}
+
+int wal_put_lease_revoke(struct wal_buf *b, int64_t id)
+{
+	uint8_t p[8];
+	put64(p, (uint64_t)id);
+	return put_rec(b, WAL_LEASE_REVOKE, p, sizeof(p));
+}
+
+int wal_put_snap_meta(struct wal_buf *b, int64_t rev, int64_t compacted, uint64_t next_seq,
+		      uint64_t nkv, uint64_t nlease)
+{
+	uint8_t p[40];
+	put64(p, (uint64_t)rev);
+	put64(p + 8, (uint64_t)compacted);
+	put64(p + 16, next_seq);
+	put64(p + 24, nkv);
+	put64(p + 32, nlease);
+	return put_rec(b, WAL_SNAP_META, p, sizeof(p));
+}
+
+int wal_put_snap_end(struct wal_buf *b, uint64_t nkv, uint64_t nlease)
+{
+	uint8_t p[16];
+	put64(p, nkv);
+	put64(p + 8, nlease);
+	return put_rec(b, WAL_SNAP_END, p, sizeof(p));
+}
+
+/* ---- changes ---------------------------------------------------------------------------- */
+
+#define PUT_FIXED 33	/* kind, key length, value length, create, version, lease */
+#define DEL_FIXED 5	/* kind, key length */
+
+static size_t change_size(const struct wal_change *c)
+{
+	return c->del ? DEL_FIXED + c->key.len : PUT_FIXED + c->key.len + c->value.len;
+}
+
+/* Writes c at p (change_size bytes). */
+static void change_write(uint8_t *p, const struct wal_change *c)
+{
+	p[0] = c->del ? 1 : 0;
+	put32(p + 1, (uint32_t)c->key.len);
+	if (c->del) {
+		if (c->key.len)
+			memcpy(p + DEL_FIXED, c->key.p, c->key.len);
+		return;
+	}
+	put32(p + 5, (uint32_t)c->value.len);
+	put64(p + 9, (uint64_t)c->create);
+	put64(p + 17, (uint64_t)c->version);
+	put64(p + 25, (uint64_t)c->lease);
+	if (c->key.len)
+		memcpy(p + PUT_FIXED, c->key.p, c->key.len);
+	if (c->value.len)
+		memcpy(p + PUT_FIXED + c->key.len, c->value.p, c->value.len);
+}
+
+/* Parses one change at [p, end): returns its size, or 0 if it is not a whole, well-formed
+ * change (unknown kind, empty key, lengths past end). */
+static size_t change_parse(const uint8_t *p, const uint8_t *end, struct wal_change *c)
+{
+	size_t left = (size_t)(end - p), klen, vlen, fixed;
+
+	memset(c, 0, sizeof(*c));
+	if (left < DEL_FIXED || p[0] > 1)
+		return 0;
+	c->del = p[0] == 1;
+	fixed = c->del ? DEL_FIXED : PUT_FIXED;
+	if (left < fixed)
+		return 0;
+	klen = get32(p + 1);
+	vlen = c->del ? 0 : get32(p + 5);
+	if (!klen || klen > left - fixed || vlen > left - fixed - klen)
+		return 0;
+	if (!c->del) {
+		c->create = (int64_t)get64(p + 9);
+		c->version = (int64_t)get64(p + 17);
+		c->lease = (int64_t)get64(p + 25);
+	}
+	c->key = (struct mvcc_bytes){ p + fixed, klen };
+	c->value = (struct mvcc_bytes){ vlen ? p + fixed + klen : NULL, vlen };
+	return fixed + klen + vlen;
+}
+
+void wal_change_next(const uint8_t **p, const uint8_t *end, struct wal_change *c)
+{
+	*p += change_parse(*p, end, c);
+}
+
+static int change_ok(const struct wal_change *c)
+{
+	return c->key.len && c->key.len <= UINT32_MAX && c->value.len <= UINT32_MAX &&
+	       (!c->del || !c->value.len);
+}
+
+int wal_put_snap_kv(struct wal_buf *b, int64_t rev, uint32_t sub, const struct wal_change *c)
+{
+	size_t mark, n;
+
+	if (!change_ok(c))
+		return -EINVAL;
+	n = 12 + change_size(c);
+	if (n > UINT32_MAX)
+		return -EINVAL;
+	if (rec_begin(b, WAL_SNAP_KV, n, &mark))
+		return -ENOMEM;
+	put64(b->p + b->len, (uint64_t)rev);
+	put32(b->p + b->len + 8, sub);
+	change_write(b->p + b->len + 12, c);
+	b->len += n;
+	rec_end(b, mark);
+	return 0;
+}
+
+/* ---- REV records ------------------------------------------------------------------------ */
+
+int wal_rev_begin(struct wal_buf *b, int64_t rev, size_t *mark)
+{
+	if (rec_begin(b, WAL_REV, 12, mark))
+		return -ENOMEM;
+	put64(b->p + b->len, (uint64_t)rev);
+	put32(b->p + b->len + 8, 0);
+	b->len += 12;
+	return 0;
+}
+
+int wal_rev_add(struct wal_buf *b, size_t mark, const struct wal_change *c)
+{
+	uint8_t *count;
+	size_t n;
+
+	if (!change_ok(c))
+		return -EINVAL;
+	n = change_size(c);
+	if (n > UINT32_MAX - (b->len - mark - WAL_REC_HEADER))
+		return -EINVAL;	/* the record would outgrow its 32-bit length */
+	if (reserve(b, n))
+		return -ENOMEM;
+	change_write(b->p + b->len, c);
+	b->len += n;
+	count = b->p + mark + WAL_REC_HEADER + 8;
+	put32(count, get32(count) + 1);
+	return 0;
+}
+
+void wal_rev_end(struct wal_buf *b, size_t mark)
+{
+	rec_end(b, mark);
+}
+
+void wal_rev_cancel(struct wal_buf *b, size_t mark)
+{
+	b->len = mark;
+}
+
+/* ---- reading ---------------------------------------------------------------------------- */
+
+int wal_iter_init(struct wal_iter *it, const uint8_t *p, size_t len, const char magic[8],
+		  bool tail, const char **why)
+{
+	uint32_t version;
+
+	memset(it, 0, sizeof(*it));
+	it->p = p;
+	it->len = len;
+	it->tail = tail;
+	if (len < WAL_FILE_HEADER) {
+		*why = "the file is shorter than its header";
+		return tail ? WAL_ETORN : WAL_ECORRUPT;
+	}
+	if (memcmp(p, magic, 8) != 0) {
+		*why = "bad magic number (not a file of this kind)";
+		return WAL_ECORRUPT;
+	}
+	if (wal_crc32c(0, p, 12) != get32(p + 12)) {
+		*why = "file header checksum mismatch";
+		return WAL_ECORRUPT;
+	}
+	version = get32(p + 8);
+	if (version == 0) {
+		*why = "format version 0";
+		return WAL_ECORRUPT;
+	}
+	if (version > WAL_VERSION) {
+		*why = "written in a newer format version than this cabind reads";
+		return WAL_EVERSION;
+	}
+	it->off = WAL_FILE_HEADER;
+	return 0;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* etcd's test for a torn write: the record's bytes, cut at 512-byte file sectors, hold a
+ * piece that is all zeros (a sector the crash left unwritten). A piece is checked to the
+ * end of its sector (or of the file), past the record's end, so that a few zero bytes
+ * ending a record that is merely corrupt do not pass for an unwritten sector. */
+static bool zero_sector(const struct wal_iter *it, size_t from, size_t to)
+{
+	while (from < to) {
+		size_t next = (from / 512 + 1) * 512, stop = next < it->len ? next : it->len;
+		if (all_zero(it->p + from, stop - from))
+			return true;
+		from = next;
+	}
+	return false;
+}
+
+/* A bad record: torn in a tail when the crash explains it, corrupt otherwise. */
+static int bad(const struct wal_iter *it, bool torn, const char *msg, const char **why)
+{
+	*why = msg;
+	return it->tail && torn ? WAL_ETORN : WAL_ECORRUPT;
+}
+
+static int parse_rev(struct wal_rec *r, const uint8_t *p, size_t n, const char **why)
+{
+	const uint8_t *q = p + 12, *end = p + n;
+	struct wal_change c;
+
+	if (n < 12) {
+		*why = "REV record too short";
+		return WAL_ECORRUPT;
+	}
+	r->u.rev.rev = (int64_t)get64(p);
+	r->u.rev.n = get32(p + 8);
+	r->u.rev.p = q;
+	r->u.rev.end = end;
+	if (!r->u.rev.n) {
+		*why = "REV record without changes";
+		return WAL_ECORRUPT;
+	}
+	for (uint32_t i = 0; i < r->u.rev.n; i++) {
+		size_t k = change_parse(q, end, &c);
+		if (!k) {
+			*why = "REV record: a change is malformed or runs past the record";
+			return WAL_ECORRUPT;
+		}
+		q += k;
+	}
+	if (q != end) {
+		*why = "REV record: bytes after its last change";
+		return WAL_ECORRUPT;
+	}
+	return 0;
+}
+
+static int parse_kv(struct wal_rec *r, const uint8_t *p, size_t n, const char **why)
+{
+	size_t k;
+
+	if (n < 12 || !(k = change_parse(p + 12, p + n, &r->u.kv.c)) || 12 + k != n) {
+		*why = "SNAP_KV record is malformed";
+		return WAL_ECORRUPT;
+	}
+	r->u.kv.rev = (int64_t)get64(p);
+	r->u.kv.sub = get32(p + 8);
+	return 0;
+}
+
+/* The payload of a record whose checksums hold. */
+static int parse(struct wal_rec *r, const uint8_t *p, size_t n, const char **why)
+{
+	static const size_t fixed[] = {
+		[WAL_SEGMENT] = 16, [WAL_COMPACT] = 8, [WAL_LEASE_GRANT] = 16,
+		[WAL_LEASE_REVOKE] = 8, [WAL_SNAP_META] = 40, [WAL_SNAP_END] = 16,
+	};
+
+	switch (r->type) {
+	case WAL_REV:
+		return parse_rev(r, p, n, why);
+	case WAL_SNAP_KV:
+		return parse_kv(r, p, n, why);
+	case WAL_SEGMENT:
+	case WAL_COMPACT:
+	case WAL_LEASE_GRANT:
+	case WAL_LEASE_REVOKE:
+	case WAL_SNAP_META:
+	case WAL_SNAP_END:
+		break;
+	default:
+		*why = "unknown record type (written by a newer cabind?)";
+		return WAL_EVERSION;
+	}
+	if (n != fixed[r->type]) {
+		*why = "record length does not fit its type";
+		return WAL_ECORRUPT;
+	}
+	switch (r->type) {
+	case WAL_SEGMENT:
+		r->u.seg.seq = get64(p);
+		r->u.seg.rev = (int64_t)get64(p + 8);
+		break;
+	case WAL_COMPACT:
+		r->u.compact = (int64_t)get64(p);
+		break;
+	case WAL_LEASE_GRANT:
+		r->u.lease.ttl = (int64_t)get64(p + 8);
+		/* fall through */
+	case WAL_LEASE_REVOKE:
+		r->u.lease.id = (int64_t)get64(p);
+		break;
+	case WAL_SNAP_META:
+		r->u.meta.rev = (int64_t)get64(p);
+		r->u.meta.compacted = (int64_t)get64(p + 8);
+		r->u.meta.next_seq = get64(p + 16);
+		r->u.meta.nkv = get64(p + 24);
+		r->u.meta.nlease = get64(p + 32);
+		break;
+	default:
+		r->u.end.nkv = get64(p);
+		r->u.end.nlease = get64(p + 8);
+		break;
+	}
+	return 0;
+}
+
+int wal_next(struct wal_iter *it, struct wal_rec *r, const char **why)
+{
+	size_t left = it->len - it->off, n;
+	const uint8_t *h = it->p + it->off;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (!left)
+		return 0;
+	if (left < WAL_REC_HEADER)
+		return bad(it, true, "record header cut short by the end of the file", why);
+	if (wal_crc32c(0, h, 12) != get32(h + 12))
+		return bad(it, all_zero(h, WAL_REC_HEADER), "record header checksum mismatch", why);
+	if (h[5] || h[6] || h[7])
+		return bad(it, false, "reserved record header bytes are set", why);
+	n = get32(h);
+	if (n > left - WAL_REC_HEADER)
+		return bad(it, true, "record runs past the end of the file", why);
+	if (wal_crc32c(0, h + WAL_REC_HEADER, n) != get32(h + 8)) {
+		size_t end = it->off + WAL_REC_HEADER + n;
+		return bad(it, end == it->len || zero_sector(it, it->off, end),
+			   "record checksum mismatch", why);
+	}
+	r->type = (enum wal_type)h[4];
+	r->off = it->off;
+	r->len = WAL_REC_HEADER + n;
+	rc = parse(r, h + WAL_REC_HEADER, n, why);
+	if (rc)
+		return rc;
+	it->off += r->len;
+	return 1;
+}

@@ -1,0 +1,586 @@
+/* The log's file shell: segment and snapshot files under DATA_DIR/member, recovery at
+ * start-up, pending records made durable with one fdatasync per batch, and new files
+ * (segments, snapshots) written under a temporary name, synced, renamed and their
+ * directory synced. What the bytes mean is the pure codec's business (kv/wal_codec.c,
+ * kv/wal_replay.c, kv/wal_store.c); this file owns the descriptors. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../lib/log.h"
+#include "wal.h"
+
+#define WAL_PATH 512
+#define SNAP_CHUNK ((size_t)1 << 20)
+
+struct wal {
+	char waldir[WAL_PATH], snapdir[WAL_PATH];
+	int fd;			/* the segment being written */
+	uint64_t seq;
+	int64_t seg_rev;
+	uint64_t off;		/* its length that is durable */
+	bool cut_failed;	/* a cut after a sync failed (logged once) */
+	struct wal_buf pend;
+	struct wal_stats st;
+};
+
+/* A file of the log: its two numbers from the name. */
+struct wal_name {
+	uint64_t seq;
+	int64_t rev;
+};
+
+/* ---- small file helpers ------------------------------------------------------------------ */
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
+{
+	while (n) {
+		ssize_t w = pwrite(fd, p, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		if (w == 0)
+			return -EIO;
+		p += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+/* Maps a file read-only (an empty one as an empty buffer). Returns 0 or -errno. */
+static int map_file(const char *path, const uint8_t **p, size_t *len)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+	void *m;
+
+	if (fd < 0)
+		return -errno;
+	*p = (const uint8_t *)"";
+	*len = 0;
+	if (fstat(fd, &st) < 0)
+		rc = -errno;
+	else if (st.st_size > 0) {
+		m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (m == MAP_FAILED)
+			rc = -errno;
+		else {
+			*p = m;
+			*len = (size_t)st.st_size;
+		}
+	}
+	close(fd);
+	return rc;
+}
+
+static void unmap_file(const uint8_t *p, size_t len)
+{
+	if (len)
+		munmap((void *)p, len);
+}
+
+static void seg_path(const struct wal *w, uint64_t seq, int64_t rev, char *out)
+{
+	snprintf(out, WAL_PATH, "%s/%016llx-%016llx.wal", w->waldir, (unsigned long long)seq,
+		 (unsigned long long)rev);
+}
+
+static void snap_path(const struct wal *w, uint64_t seq, int64_t rev, char *out)
+{
+	snprintf(out, WAL_PATH, "%s/%016llx-%016llx.snap", w->snapdir, (unsigned long long)seq,
+		 (unsigned long long)rev);
+}
+
+/* "SSSSSSSSSSSSSSSS-RRRRRRRRRRRRRRRR<suffix>" in lower-case hex. Returns 0 or -1. */
+static int parse_name(const char *name, const char *suffix, struct wal_name *out)
+{
+	size_t sl = strlen(suffix);
+
+	if (strlen(name) != 33 + sl || name[16] != '-' || strcmp(name + 33, suffix) != 0)
+		return -1;
+	for (int i = 0; i < 33; i++)
+		if (i != 16 && !((name[i] >= '0' && name[i] <= '9') ||
+				 (name[i] >= 'a' && name[i] <= 'f')))
+			return -1;
+	out->seq = strtoull(name, NULL, 16);
+	out->rev = (int64_t)strtoull(name + 17, NULL, 16);
+	return 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	const struct wal_name *x = a, *y = b;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The files of dir named as suffix wants, in number order; leftover temporary files
+ * (".tmp": a write that never finished) are removed on the way. Returns the count, or
+ * -errno. *out is the caller's to free. */
+static long list_dir(const char *dir, const char *suffix, struct wal_name **out)
+{
+	DIR *d = opendir(dir);
+	struct wal_name *v = NULL, *nv;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+
+	*out = NULL;
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		struct wal_name nm;
+		if (len > 4 && strcmp(e->d_name + len - 4, ".tmp") == 0) {
+			unlinkat(dirfd(d), e->d_name, 0);
+			continue;
+		}
+		if (parse_name(e->d_name, suffix, &nm))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				closedir(d);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[n++] = nm;
+	}
+	closedir(d);
+	if (n)
+		qsort(v, n, sizeof(*v), name_cmp);
+	*out = v;
+	return (long)n;
+}
+
+/* ---- segments ------------------------------------------------------------------------------ */
+
+/* Makes segment seq (following revision rev) the one being written: written whole under a
+ * temporary name, synced, renamed, the directory synced. */
+static int seg_create(struct wal *w, uint64_t seq, int64_t rev)
+{
+	char path[WAL_PATH], tmp[WAL_PATH + 8];
+	struct wal_buf b;
+	int fd = -1, rc = 0;
+
+	seg_path(w, seq, rev, path);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	wal_buf_init(&b, NULL);
+	if (wal_put_header(&b, WAL_MAGIC_SEGMENT) || wal_put_segment(&b, seq, rev))
+		rc = -ENOMEM;
+	else if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		rc = -errno;
+	else if (!(rc = write_all(fd, b.p, b.len, 0)) && fdatasync(fd) < 0)
+		rc = -errno;
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno;
+	if (!rc && (rc = fsync_dir(w->waldir)) < 0)
+		unlink(path);	/* not known to be there after a crash: do not build on it */
+	if (rc && fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	if (!rc) {
+		if (w->fd >= 0)
+			close(w->fd);
+		w->fd = fd;
+		w->seq = seq;
+		w->seg_rev = rev;
+		w->off = b.len;
+		w->st.segment = seq;
+	}
+	wal_buf_free(&b);
+	return rc;
+}
+
+struct wal_buf *wal_pending(struct wal *w)
+{
+	return &w->pend;
+}
+
+int wal_sync(struct wal *w, int64_t rev)
+{
+	int rc;
+
+	if (w->pend.len) {
+		rc = write_all(w->fd, w->pend.p, w->pend.len, w->off);
+		if (!rc && fdatasync(w->fd) < 0)
+			rc = -errno;
+		if (rc) {
+			/* drop what got in; the next try writes it all again from off */
+			if (ftruncate(w->fd, (off_t)w->off) < 0) {
+			}
+			return rc;
+		}
+		w->off += w->pend.len;
+		w->st.bytes += w->pend.len;
+		w->st.syncs++;
+		w->pend.len = 0;
+		wal_buf_shrink(&w->pend, SNAP_CHUNK);
+	}
+	if (w->off >= WAL_SEGMENT_MAX) {
+		rc = seg_create(w, w->seq + 1, rev);
+		if (rc && !w->cut_failed)
+			log_warnx("kv: %s: cannot start a new segment: %s", w->waldir, strerror(-rc));
+		w->cut_failed = rc != 0;
+	}
+	return 0;
+}
+
+/* ---- snapshots ----------------------------------------------------------------------------- */
+
+/* Deletes the snapshots but keep, and the segments before seq. */
+static void prune(struct wal *w, uint64_t seq, const char *keep)
+{
+	char path[WAL_PATH];
+	struct wal_name *v;
+	long n = list_dir(w->snapdir, ".snap", &v);
+
+	for (long i = 0; i < n; i++) {
+		snap_path(w, v[i].seq, v[i].rev, path);
+		if (strcmp(path, keep) != 0 && unlink(path) < 0)
+			log_warn("kv: %s", path);
+	}
+	free(v);
+	n = list_dir(w->waldir, ".wal", &v);
+	for (long i = 0; i < n && v[i].seq < seq; i++) {
+		seg_path(w, v[i].seq, v[i].rev, path);
+		if (unlink(path) < 0)
+			log_warn("kv: %s", path);
+	}
+	free(v);
+	fsync_dir(w->snapdir);
+	fsync_dir(w->waldir);
+}
+
+/* Writes the snapshot to fd, a piece at a time. */
+static int snap_write(int fd, struct mvcc *s, const struct wal_leases *l, uint64_t seq)
+{
+	struct wal_snap_writer sw;
+	struct wal_buf b;
+	uint64_t off = 0;
+	int more, rc = 0;
+
+	wal_buf_init(&b, NULL);
+	wal_snap_start(&sw, s, l, seq);
+	do {
+		more = wal_snap_fill(&sw, &b, SNAP_CHUNK);
+		if (more < 0)
+			rc = more;
+		else
+			rc = write_all(fd, b.p, b.len, off);
+		off += b.len;
+		b.len = 0;
+	} while (!rc && more);
+	wal_buf_free(&b);
+	if (!rc && fdatasync(fd) < 0)
+		rc = -errno;
+	return rc;
+}
+
+int wal_snapshot(struct wal *w, struct mvcc *s, const struct wal_leases *l)
+{
+	char path[WAL_PATH], tmp[WAL_PATH + 8];
+	int64_t rev = mvcc_rev(s);
+	int fd, rc;
+
+	if (w->pend.len)
+		return -EBUSY;
+	rc = seg_create(w, w->seq + 1, rev);
+	if (rc)
+		return rc;
+	snap_path(w, w->seq, rev, path);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	rc = snap_write(fd, s, l, w->seq);
+	if (close(fd) < 0 && !rc)
+		rc = -errno;
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc) {
+		unlink(tmp);
+		return rc;
+	}
+	rc = fsync_dir(w->snapdir);
+	if (rc)
+		return rc;	/* the snapshot may or may not survive a crash: keep all */
+	prune(w, w->seq, path);
+	w->st.snapshots++;
+	w->st.snap_rev = rev;
+	return 0;
+}
+
+void wal_get_stats(const struct wal *w, struct wal_stats *out)
+{
+	*out = w->st;
+}
+
+void wal_close(struct wal *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	wal_buf_free(&w->pend);
+	free(w);
+}
+
+/* ---- recovery ------------------------------------------------------------------------------ */
+
+/* The error of a file that cannot be read back, naming it and the offset. */
+static int file_err(int rc, const char *path, const uint8_t *p, size_t len, size_t off,
+		    const char *why, char *err, size_t errlen)
+{
+	uint32_t v = len >= 12 ? (uint32_t)p[8] | (uint32_t)p[9] << 8 | (uint32_t)p[10] << 16 |
+					 (uint32_t)p[11] << 24 : 0;
+
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "%s: out of memory while reading it back", path);
+	else if (rc == WAL_EVERSION && off == 0)
+		snprintf(err, errlen, "%s: written by a newer cabind (format version %u; this "
+			 "one reads version %d)", path, v, WAL_VERSION);
+	else if (rc == WAL_EVERSION)
+		snprintf(err, errlen, "%s: record at offset %zu: %s", path, off, why);
+	else
+		snprintf(err, errlen, "%s: corrupt record at offset %zu: %s", path, off, why);
+	return rc;
+}
+
+static int make_dir(const char *path, const char *parent)
+{
+	if (mkdir(path, 0700) == 0)
+		return fsync_dir(parent);
+	return errno == EEXIST ? 0 : -errno;
+}
+
+static int make_dirs(struct wal *w, const char *dir, char *err, size_t errlen)
+{
+	char member[WAL_PATH];
+	int rc;
+
+	if ((size_t)snprintf(member, sizeof(member), "%s/member", dir) >= sizeof(member) ||
+	    (size_t)snprintf(w->waldir, sizeof(w->waldir), "%s/wal", member) >= sizeof(w->waldir) - 40 ||
+	    (size_t)snprintf(w->snapdir, sizeof(w->snapdir), "%s/snap", member) >= sizeof(w->snapdir) - 40) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		return -ENAMETOOLONG;
+	}
+	if ((rc = make_dir(member, dir)) || (rc = make_dir(w->waldir, member)) ||
+	    (rc = make_dir(w->snapdir, member)))
+		snprintf(err, errlen, "%s: %s", member, strerror(-rc));
+	return rc;
+}
+
+/* Loads the newest snapshot, if any, into s and l; *next_seq gets the first segment it
+ * does not cover (0 without a snapshot). */
+static int load_snapshot(struct wal *w, struct mvcc *s, struct wal_leases *l, uint64_t *next_seq,
+			 bool *have, char *err, size_t errlen)
+{
+	char path[WAL_PATH];
+	struct wal_replay r;
+	struct wal_name *v;
+	const uint8_t *p;
+	const char *why = "";
+	size_t len, off;
+	long n = list_dir(w->snapdir, ".snap", &v);
+	int rc;
+
+	*next_seq = 0;
+	*have = n > 0;
+	if (n <= 0) {
+		if (n < 0)
+			snprintf(err, errlen, "%s: %s", w->snapdir, strerror((int)-n));
+		return (int)n;
+	}
+	snap_path(w, v[n - 1].seq, v[n - 1].rev, path);
+	rc = map_file(path, &p, &len);
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		free(v);
+		return rc;
+	}
+	rc = wal_load_snapshot(p, len, s, l, &r, &off, &why);
+	if (rc)
+		file_err(rc, path, p, len, off, why, err, errlen);
+	else if (r.next_seq != v[n - 1].seq || r.rev != v[n - 1].rev) {
+		snprintf(err, errlen, "%s: the name does not match the contents (segment %llu, "
+			 "revision %lld)", path, (unsigned long long)r.next_seq, (long long)r.rev);
+		rc = WAL_ECORRUPT;
+	}
+	unmap_file(p, len);
+	*next_seq = r.next_seq;
+	w->st.snap_rev = r.rev;
+	for (long i = 0; !rc && i < n - 1; i++) {	/* superseded: a prune cut short */
+		snap_path(w, v[i].seq, v[i].rev, path);
+		unlink(path);
+	}
+	free(v);
+	return rc;
+}
+
+/* Makes the torn tail of the last segment go: cut off at r->end, or the whole file when
+ * it never got its SEGMENT record. Leaves that segment open for appending. */
+static int cut_tail(struct wal *w, const char *path, const struct wal_name *nm,
+		    const struct wal_replay *r, size_t len, const char *why, struct mvcc *s,
+		    char *err, size_t errlen)
+{
+	int fd, rc = 0;
+
+	if (!r->has_seg) {
+		log_warnx("kv: %s: %s: the segment holds no record; removed", path, why);
+		if (unlink(path) < 0 && errno != ENOENT)
+			rc = -errno;
+		if (!rc)
+			rc = seg_create(w, nm->seq, mvcc_rev(s));
+		if (rc)
+			snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	log_warnx("kv: %s: torn record at offset %zu (%zu bytes cut off): %s", path, r->end,
+		  len - r->end, why);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, (off_t)r->end) < 0 || fdatasync(fd) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: cannot cut off the torn tail: %s", path, strerror(-rc));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	w->fd = fd;
+	w->off = r->end;
+	return 0;
+}
+
+/* Replays one segment; the last one stays open for appending. */
+static int replay_one(struct wal *w, const struct wal_name *nm, bool last, struct mvcc *s,
+		      struct wal_leases *l, char *err, size_t errlen)
+{
+	char path[WAL_PATH];
+	struct wal_replay r;
+	const uint8_t *p;
+	const char *why = "";
+	size_t len, off;
+	int rc;
+
+	seg_path(w, nm->seq, nm->rev, path);
+	rc = map_file(path, &p, &len);
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	rc = wal_replay_segment(p, len, last, s, l, &r, &off, &why);
+	if (rc)
+		file_err(rc, path, p, len, off, why, err, errlen);
+	else if (r.has_seg && (r.seq != nm->seq || r.seg_rev != nm->rev)) {
+		snprintf(err, errlen, "%s: the name does not match its SEGMENT record (segment "
+			 "%llu, revision %lld)", path, (unsigned long long)r.seq,
+			 (long long)r.seg_rev);
+		rc = WAL_ECORRUPT;
+	}
+	unmap_file(p, len);
+	if (rc || !last)
+		return rc;
+	w->seq = nm->seq;
+	w->seg_rev = nm->rev;
+	w->st.segment = nm->seq;
+	if (r.torn)
+		return cut_tail(w, path, nm, &r, len, why, s, err, errlen);
+	w->fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (w->fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+	}
+	w->off = len;
+	return rc;
+}
+
+/* Replays the segments from next_seq on; removes the ones a snapshot covers. */
+static int replay_all(struct wal *w, uint64_t next_seq, bool have_snap, struct mvcc *s,
+		      struct wal_leases *l, char *err, size_t errlen)
+{
+	char path[WAL_PATH];
+	struct wal_name *v;
+	long n = list_dir(w->waldir, ".wal", &v), i = 0;
+	int rc = 0;
+
+	if (n < 0) {
+		snprintf(err, errlen, "%s: %s", w->waldir, strerror((int)-n));
+		return (int)n;
+	}
+	for (; i < n && v[i].seq < next_seq; i++) {
+		seg_path(w, v[i].seq, v[i].rev, path);
+		unlink(path);	/* covered by the snapshot: a prune cut short */
+	}
+	if (i == n && !have_snap) {
+		free(v);
+		return seg_create(w, 0, mvcc_rev(s));	/* a new member */
+	}
+	for (long j = i; j < n && !rc; j++) {
+		if (v[j].seq != next_seq + (uint64_t)(j - i)) {
+			snprintf(err, errlen, "%s: segment %016llx is missing", w->waldir,
+				 (unsigned long long)(next_seq + (uint64_t)(j - i)));
+			rc = WAL_ECORRUPT;
+			break;
+		}
+		rc = replay_one(w, &v[j], j == n - 1, s, l, err, errlen);
+	}
+	if (!rc && i == n) {
+		snprintf(err, errlen, "%s: segment %016llx, which follows the snapshot, is missing",
+			 w->waldir, (unsigned long long)next_seq);
+		rc = WAL_ECORRUPT;
+	}
+	free(v);
+	return rc;
+}
+
+int wal_open(const char *dir, struct mvcc *s, struct wal_leases *l, struct wal **out,
+	     char *err, size_t errlen)
+{
+	struct wal *w = calloc(1, sizeof(*w));
+	uint64_t next_seq;
+	bool have_snap;
+	int rc;
+
+	*out = NULL;
+	if (!w) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	w->fd = -1;
+	wal_buf_init(&w->pend, NULL);
+	rc = make_dirs(w, dir, err, errlen);
+	if (!rc)
+		rc = load_snapshot(w, s, l, &next_seq, &have_snap, err, errlen);
+	if (!rc)
+		rc = replay_all(w, next_seq, have_snap, s, l, err, errlen);
+	if (rc && !err[0])
+		snprintf(err, errlen, "%s: %s", w->waldir, wal_strerror(rc));
+	if (rc) {
+		wal_close(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}

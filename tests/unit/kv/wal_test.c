@@ -1,0 +1,876 @@
+/* The write-ahead log's pure core: CRC-32C against known vectors and a bitwise reference,
+ * records in and out, store -> log -> store and store -> snapshot -> store giving the same
+ * HashKV, a torn tail at every byte of the last record, every kind of corruption with its
+ * offset, a newer format, the lease table against a model, and every allocation failing
+ * in turn. Seeded; the seed is printed. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../../kv/wal.h"
+#include "../testutil.h"
+#include "mvcctest.h"
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* ---- CRC-32C ----------------------------------------------------------------------------- */
+
+static uint32_t crc_bitwise(const uint8_t *p, size_t n)
+{
+	uint32_t c = 0xffffffffu;
+	for (size_t i = 0; i < n; i++) {
+		c ^= p[i];
+		for (int b = 0; b < 8; b++)
+			c = (c >> 1) ^ (c & 1 ? 0x82f63b78u : 0);
+	}
+	return ~c;
+}
+
+static void test_crc_vectors(void)
+{
+	uint8_t b[64];
+
+	TU_EQ_INT(wal_crc32c(0, "123456789", 9), 0xe3069283u);
+	TU_EQ_INT(wal_crc32c(0, "", 0), 0);
+	TU_EQ_INT(wal_crc32c(0, "a", 1), 0xc1d04330u);
+	/* RFC 3720 (iSCSI) B.4 */
+	memset(b, 0, 32);
+	TU_EQ_INT(wal_crc32c(0, b, 32), 0x8a9136aau);
+	memset(b, 0xff, 32);
+	TU_EQ_INT(wal_crc32c(0, b, 32), 0x62a8ab43u);
+	for (int i = 0; i < 32; i++)
+		b[i] = (uint8_t)i;
+	TU_EQ_INT(wal_crc32c(0, b, 32), 0x46dd794eu);
+	for (int i = 0; i < 32; i++)
+		b[i] = (uint8_t)(31 - i);
+	TU_EQ_INT(wal_crc32c(0, b, 32), 0x113fdb5cu);
+	/* 48 bytes of an iSCSI read command */
+	static const uint8_t iscsi[48] = {
+		0x01, 0xc0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0x14, 0, 0, 0, 0, 0, 0x04, 0, 0, 0, 0, 0x14, 0, 0, 0, 0x18,
+		0x28, 0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0,
+	};
+	TU_EQ_INT(wal_crc32c(0, iscsi, 48), 0xd9963a56u);
+}
+
+/* Every length and misalignment against the bitwise reference, whole and in two pieces. */
+static void test_crc_random(void)
+{
+	uint8_t buf[300];
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)rnd();
+	for (size_t off = 0; off < 8; off++)
+		for (size_t n = 0; n + off <= sizeof(buf); n += 1 + n / 16) {
+			uint32_t want = crc_bitwise(buf + off, n);
+			size_t cut = n ? rnd() % n : 0;
+			TU_EQ_INT(wal_crc32c(0, buf + off, n), want);
+			TU_EQ_INT(wal_crc32c(wal_crc32c(0, buf + off, cut), buf + off + cut, n - cut),
+				  want);
+		}
+}
+
+/* ---- a store with history, and its log ---------------------------------------------------- */
+
+struct fix {
+	struct mvcc *s;
+	struct wal_leases l;
+	struct wal_buf b;	/* a segment: header, SEGMENT, records */
+	int64_t logged;
+	size_t last;		/* offset of the last record in b */
+};
+
+static void fix_init(struct fix *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->s = mvcct_new();
+	wal_leases_init(&f->l, NULL);
+	wal_buf_init(&f->b, NULL);
+	f->logged = mvcc_rev(f->s);
+	TU_EQ_INT(wal_put_header(&f->b, WAL_MAGIC_SEGMENT), 0);
+	TU_EQ_INT(wal_put_segment(&f->b, 0, f->logged), 0);
+}
+
+static void fix_free(struct fix *f)
+{
+	mvcc_free(f->s);
+	wal_leases_free(&f->l);
+	wal_buf_free(&f->b);
+}
+
+static void fix_pull(struct fix *f)
+{
+	size_t before = f->b.len;
+	TU_EQ_INT(wal_pull(f->s, &f->logged, &f->b), 0);
+	TU_EQ_INT(f->logged, mvcc_rev(f->s));
+	if (f->b.len > before)
+		f->last = before;
+}
+
+static void key_of(char *k, uint64_t r)
+{
+	snprintf(k, 16, "k%02u", (unsigned)(r % 24));
+}
+
+/* One random change: puts, a delete or a range delete, a txn, a compaction, a lease. */
+static void fix_step(struct fix *f)
+{
+	char k[16], e[16], v[64];
+	uint64_t r = rnd();
+	size_t before;
+
+	key_of(k, rnd());
+	snprintf(v, sizeof(v), "%.*s", (int)(rnd() % 40), "value-value-value-value-value-value-value");
+	before = f->b.len;
+	switch (r % 8) {
+	case 0:
+	case 1:
+	case 2:
+		TU_EQ_INT(mvcct_put_lease(f->s, k, v, (int64_t)(rnd() % 3)), 0);
+		break;
+	case 3:
+		mvcct_del(f->s, k, NULL);
+		break;
+	case 4:
+		key_of(e, rnd());
+		if (strcmp(k, e) < 0)
+			mvcct_del(f->s, k, e);
+		break;
+	case 5: {
+		struct mvcc_put_req q = { .key = mvcct_b(k), .value = mvcct_b(v) };
+		struct mvcc_put_res pr;
+		struct mvcc_delete_req d = { .key = mvcct_b(e) };
+		struct mvcc_delete_res dr;
+		key_of(e, rnd());
+		d.key = mvcct_b(e);
+		TU_EQ_INT(mvcc_txn_begin(f->s), 0);
+		TU_EQ_INT(mvcc_txn_put(f->s, &q, &pr), 0);
+		TU_EQ_INT(mvcc_txn_delete(f->s, &d, &dr), 0);
+		mvcc_delete_res_free(f->s, &dr);
+		key_of(k, rnd());
+		q.key = mvcct_b(k);
+		TU_EQ_INT(mvcc_txn_put(f->s, &q, &pr), 0);
+		mvcc_txn_end(f->s);
+		break;
+	}
+	case 6:
+		if (rnd() % 4 == 0 && mvcc_rev(f->s) > mvcc_compacted(f->s) + 1) {
+			int64_t c = mvcc_compacted(f->s) + 1 +
+				    (int64_t)(rnd() % (uint64_t)(mvcc_rev(f->s) - mvcc_compacted(f->s)));
+			fix_pull(f);	/* as the service does: log, compact, log the compaction */
+			before = f->b.len;
+			TU_EQ_INT(mvcc_compact(f->s, c), 0);
+			TU_EQ_INT(wal_put_compact(&f->b, c), 0);
+			f->last = before;
+			return;
+		}
+		break;
+	default: {
+		int64_t id = (int64_t)(rnd() % 5) + 1;
+		if (rnd() % 3) {
+			int64_t ttl = (int64_t)(rnd() % 100) + 1;
+			TU_EQ_INT(wal_leases_put(&f->l, id, ttl), 0);
+			TU_EQ_INT(wal_put_lease_grant(&f->b, id, ttl), 0);
+		} else {
+			wal_leases_del(&f->l, id);
+			TU_EQ_INT(wal_put_lease_revoke(&f->b, id), 0);
+		}
+		f->last = before;
+		return;
+	}
+	}
+	fix_pull(f);
+}
+
+static void fix_run(struct fix *f, int steps)
+{
+	fix_init(f);
+	for (int i = 0; i < steps; i++)
+		fix_step(f);
+}
+
+/* The same state: revision, compaction, HashKV (every revision held), leases. */
+static void same_state(struct mvcc *a, const struct wal_leases *la, struct mvcc *b,
+		       const struct wal_leases *lb)
+{
+	struct mvcc_hash ha, hb;
+
+	TU_EQ_INT(mvcc_rev(a), mvcc_rev(b));
+	TU_EQ_INT(mvcc_compacted(a), mvcc_compacted(b));
+	TU_EQ_INT(mvcc_hash_kv(a, 0, &ha), 0);
+	TU_EQ_INT(mvcc_hash_kv(b, 0, &hb), 0);
+	TU_EQ_INT(ha.hash, hb.hash);
+	TU_EQ_INT(mvcc_rec_count(a), mvcc_rec_count(b));
+	TU_EQ_INT(la->n, lb->n);
+	for (size_t i = 0; i < la->cap; i++) {
+		const struct wal_lease *x = wal_leases_slot(la, i);
+		bool found = !x;
+		for (size_t j = 0; x && j < lb->cap; j++)
+			found |= lb->slot[j].id == x->id && lb->slot[j].ttl == x->ttl;
+		TU_CHECK(found);
+	}
+}
+
+/* Replays bytes into a fresh store; returns the rc, fills *r and *off. */
+static int replay(const uint8_t *p, size_t len, bool tail, struct mvcc **s, struct wal_leases *l,
+		  struct wal_replay *r, size_t *off, const char **why)
+{
+	*s = mvcct_new();
+	wal_leases_init(l, NULL);
+	return wal_replay_segment(p, len, tail, *s, l, r, off, why);
+}
+
+static void test_log_round_trip(void)
+{
+	for (int round = 0; round < 20; round++) {
+		struct fix f;
+		struct mvcc *s;
+		struct wal_leases l;
+		struct wal_replay r;
+		const char *why = NULL;
+		size_t off;
+
+		fix_run(&f, 20 + round * 10);
+		TU_EQ_INT(replay(f.b.p, f.b.len, true, &s, &l, &r, &off, &why), 0);
+		TU_CHECK(!r.torn);
+		TU_EQ_INT(r.end, f.b.len);
+		TU_CHECK(r.has_seg);
+		same_state(f.s, &f.l, s, &l);
+		mvcc_free(s);
+		wal_leases_free(&l);
+		fix_free(&f);
+	}
+	TU_EQ_INT(mvcct_mem.outstanding, 0);
+}
+
+/* Appends src's bytes to dst (a libc buffer). */
+static void cat(struct wal_buf *dst, const struct wal_buf *src)
+{
+	if (!src->len)
+		return;
+	if (dst->len + src->len > dst->cap) {
+		dst->cap = (dst->len + src->len) * 2;
+		dst->p = realloc(dst->p, dst->cap);
+	}
+	memcpy(dst->p + dst->len, src->p, src->len);
+	dst->len += src->len;
+}
+
+/* Snapshot in 100-byte pieces, load, compare; then more history logged after it. */
+static void test_snapshot_round_trip(void)
+{
+	for (int round = 0; round < 10; round++) {
+		struct fix f;
+		struct wal_snap_writer w;
+		struct wal_buf snap, piece;
+		struct mvcc *s = mvcct_new();
+		struct wal_leases l;
+		struct wal_replay r;
+		const char *why = NULL;
+		size_t off;
+		int more;
+
+		fix_run(&f, 30 + round * 25);
+		wal_buf_init(&snap, NULL);
+		wal_buf_init(&piece, NULL);
+		wal_snap_start(&w, f.s, &f.l, 7);
+		do {
+			more = wal_snap_fill(&w, &piece, 100);
+			TU_CHECK(more >= 0);
+			TU_CHECK(more == 0 || piece.len >= 100);
+			cat(&snap, &piece);
+			piece.len = 0;
+		} while (more > 0);
+		wal_leases_init(&l, NULL);
+		TU_EQ_INT(wal_load_snapshot(snap.p, snap.len, s, &l, &r, &off, &why), 0);
+		TU_EQ_INT(r.next_seq, 7);
+		TU_EQ_INT(r.rev, mvcc_rev(f.s));
+		same_state(f.s, &f.l, s, &l);
+		/* more history on both, through the log */
+		{
+			int64_t logged = mvcc_rev(s);
+			struct wal_buf seg;
+			struct wal_replay r2;
+			wal_buf_init(&seg, NULL);
+			TU_EQ_INT(wal_put_header(&seg, WAL_MAGIC_SEGMENT), 0);
+			TU_EQ_INT(wal_put_segment(&seg, 7, logged), 0);
+			for (int i = 0; i < 20; i++)
+				TU_EQ_INT(mvcct_put(f.s, "after", "x"), 0);
+			TU_EQ_INT(wal_pull(f.s, &logged, &seg), 0);
+			TU_EQ_INT(wal_replay_segment(seg.p, seg.len, true, s, &l, &r2, &off, &why), 0);
+			same_state(f.s, &f.l, s, &l);
+			wal_buf_free(&seg);
+		}
+		mvcc_free(s);
+		wal_leases_free(&l);
+		wal_buf_free(&snap);
+		wal_buf_free(&piece);
+		fix_free(&f);
+	}
+	TU_EQ_INT(mvcct_mem.outstanding, 0);
+}
+
+/* The tail cut at every byte of its last record: torn there, the state without it. */
+static void test_torn_every_offset(void)
+{
+	struct fix f;
+	struct mvcc *full;
+	struct wal_leases fl;
+	struct wal_replay r;
+	const char *why;
+	size_t off;
+
+	fix_run(&f, 60);
+	TU_EQ_INT(mvcct_put(f.s, "last", "the last record, long enough to span some bytes"), 0);
+	fix_pull(&f);
+	/* the state before the last record */
+	TU_EQ_INT(replay(f.b.p, f.last, true, &full, &fl, &r, &off, &why), 0);
+	for (size_t cut = f.last + 1; cut < f.b.len; cut++) {
+		struct mvcc *s;
+		struct wal_leases l;
+		why = NULL;
+		TU_EQ_INT(replay(f.b.p, cut, true, &s, &l, &r, &off, &why), 0);
+		TU_CHECK(r.torn);
+		TU_EQ_INT(r.end, f.last);
+		TU_CHECK(why != NULL);
+		same_state(full, &fl, s, &l);
+		mvcc_free(s);
+		wal_leases_free(&l);
+		/* not the tail: the same bytes are corruption at the same offset */
+		TU_EQ_INT(replay(f.b.p, cut, false, &s, &l, &r, &off, &why), WAL_ECORRUPT);
+		TU_EQ_INT(off, f.last);
+		mvcc_free(s);
+		wal_leases_free(&l);
+	}
+	/* the file header cut short: torn at 0 in a tail */
+	for (size_t cut = 0; cut < WAL_FILE_HEADER + WAL_REC_HEADER + 16; cut++) {
+		struct mvcc *s;
+		struct wal_leases l;
+		TU_EQ_INT(replay(f.b.p, cut, true, &s, &l, &r, &off, &why), 0);
+		TU_CHECK(r.torn && !r.has_seg);
+		mvcc_free(s);
+		wal_leases_free(&l);
+	}
+	mvcc_free(full);
+	wal_leases_free(&fl);
+	fix_free(&f);
+}
+
+/* Record offsets of a segment (after the file header). */
+static size_t offsets(const struct wal_buf *b, size_t *out, size_t max)
+{
+	struct wal_iter it;
+	struct wal_rec r;
+	const char *why;
+	size_t n = 0;
+
+	TU_EQ_INT(wal_iter_init(&it, b->p, b->len, WAL_MAGIC_SEGMENT, false, &why), 0);
+	while (n < max && wal_next(&it, &r, &why) == 1)
+		out[n++] = r.off;
+	return n;
+}
+
+static int replay_copy(const uint8_t *p, size_t len, bool tail, size_t *off, const char **why,
+		       struct wal_replay *r)
+{
+	struct mvcc *s;
+	struct wal_leases l;
+	int rc = replay(p, len, tail, &s, &l, r, off, why);
+	mvcc_free(s);
+	wal_leases_free(&l);
+	return rc;
+}
+
+/* A flipped bit anywhere in a record before the last: corrupt at that record, tail or not.
+ * In the last record's payload: torn in a tail (it ends the file). */
+static void test_bit_flips(void)
+{
+	struct fix f;
+	size_t offs[512], n;
+	uint8_t *copy;
+
+	fix_run(&f, 40);
+	n = offsets(&f.b, offs, 512);
+	TU_CHECK(n > 10);
+	copy = malloc(f.b.len);
+	for (size_t i = 1; i < n; i++) {
+		size_t start = offs[i], end = i + 1 < n ? offs[i + 1] : f.b.len;
+		for (size_t at = start; at < end; at += 1 + (end - start) / 40) {
+			struct wal_replay r;
+			const char *why = NULL;
+			size_t off = 0;
+			int bit = (int)(rnd() % 8), rc;
+			memcpy(copy, f.b.p, f.b.len);
+			copy[at] ^= (uint8_t)(1 << bit);
+			rc = replay_copy(copy, f.b.len, true, &off, &why, &r);
+			if (i + 1 < n) {
+				TU_EQ_INT(rc, WAL_ECORRUPT);
+				TU_EQ_INT(off, start);
+			} else if (at >= start + WAL_REC_HEADER) {
+				TU_EQ_INT(rc, 0);
+				TU_CHECK(r.torn);
+				TU_EQ_INT(r.end, start);
+			} else {
+				/* a flipped header of the last record: its length may now run past
+				 * the end (torn) or its checksum fails (corrupt) */
+				TU_CHECK(rc == WAL_ECORRUPT || (rc == 0 && r.torn && r.end == start));
+			}
+			rc = replay_copy(copy, f.b.len, false, &off, &why, &r);
+			TU_EQ_INT(rc, WAL_ECORRUPT);
+			TU_EQ_INT(off, start);
+			TU_CHECK(why && why[0]);
+		}
+	}
+	free(copy);
+	fix_free(&f);
+}
+
+/* A 512-byte sector of zeros inside a record of the tail is a torn write (etcd's rule),
+ * wherever that record is; a zeroed record header too. */
+static void test_zero_sector(void)
+{
+	struct fix f;
+	char big[2000];
+	size_t offs[64], n, at;
+	struct wal_replay r;
+	const char *why;
+	size_t off;
+
+	fix_init(&f);
+	memset(big, 'v', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	for (int i = 0; i < 4; i++) {
+		TU_EQ_INT(mvcct_put(f.s, "big", big), 0);
+		fix_pull(&f);
+	}
+	n = offsets(&f.b, offs, 64);
+	TU_EQ_INT(n, 5);
+	at = (offs[2] / 512 + 1) * 512;	/* a whole sector inside the third record */
+	memset(f.b.p + at, 0, 512);
+	TU_EQ_INT(replay_copy(f.b.p, f.b.len, true, &off, &why, &r), 0);
+	TU_CHECK(r.torn);
+	TU_EQ_INT(r.end, offs[2]);
+	TU_EQ_INT(replay_copy(f.b.p, f.b.len, false, &off, &why, &r), WAL_ECORRUPT);
+	TU_EQ_INT(off, offs[2]);
+	memset(f.b.p + offs[2], 0, WAL_REC_HEADER);
+	TU_EQ_INT(replay_copy(f.b.p, f.b.len, true, &off, &why, &r), 0);
+	TU_CHECK(r.torn);
+	TU_EQ_INT(r.end, offs[2]);
+	fix_free(&f);
+}
+
+/* Rewrites the record at off with a new payload and valid checksums. */
+static void reseal(uint8_t *p, size_t off)
+{
+	uint32_t n = (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 | (uint32_t)p[off + 2] << 16 |
+		     (uint32_t)p[off + 3] << 24;
+	uint32_t c = wal_crc32c(0, p + off + WAL_REC_HEADER, n);
+	for (int i = 0; i < 4; i++)
+		p[off + 8 + i] = (uint8_t)(c >> (8 * i));
+	c = wal_crc32c(0, p + off, 12);
+	for (int i = 0; i < 4; i++)
+		p[off + 12 + i] = (uint8_t)(c >> (8 * i));
+}
+
+/* Records whose checksums hold but whose content is wrong: corrupt at their offset with a
+ * reason, never torn, tail or not. */
+static void test_wrong_content(void)
+{
+	struct fix f;
+	size_t offs[16];
+	struct wal_replay r;
+	const char *why;
+	size_t off;
+	struct {
+		const char *name;
+		size_t rec, at;		/* record index, byte in its payload */
+		uint8_t val;
+		int want;
+	} cases[] = {
+		{ "revision gap", 2, 0, 9, WAL_ECORRUPT },
+		{ "no changes", 2, 8, 0, WAL_ECORRUPT },
+		{ "two changes claimed", 2, 8, 2, WAL_ECORRUPT },
+		{ "bad change kind", 2, 12, 7, WAL_ECORRUPT },
+		{ "unknown type", 2, (size_t)-12, 99, WAL_EVERSION },
+		{ "snapshot type", 2, (size_t)-12, WAL_SNAP_END, WAL_ECORRUPT },
+		{ "second SEGMENT", 2, (size_t)-12, WAL_SEGMENT, WAL_ECORRUPT },
+		{ "segment revision", 0, 8, 5, WAL_ECORRUPT },
+		{ "reserved byte", 2, (size_t)-11, 1, WAL_ECORRUPT },
+		{ "compaction to the future", 4, 0, 100, WAL_ECORRUPT },
+	};
+
+	fix_init(&f);
+	TU_EQ_INT(mvcct_put(f.s, "a", "1"), 0);
+	fix_pull(&f);
+	TU_EQ_INT(mvcct_put(f.s, "b", "2"), 0);
+	fix_pull(&f);
+	TU_EQ_INT(wal_put_lease_grant(&f.b, 5, 10), 0);
+	TU_EQ_INT(wal_put_compact(&f.b, 2), 0);
+	TU_EQ_INT(mvcct_put(f.s, "c", "3"), 0);
+	fix_pull(&f);
+	TU_EQ_INT(offsets(&f.b, offs, 16), 6);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t *c = malloc(f.b.len);
+		size_t at = offs[cases[i].rec] + WAL_REC_HEADER + cases[i].at;
+		memcpy(c, f.b.p, f.b.len);
+		c[at] = cases[i].val;
+		reseal(c, offs[cases[i].rec]);
+		why = NULL;
+		for (int tail = 0; tail < 2; tail++) {
+			int rc = replay_copy(c, f.b.len, tail, &off, &why, &r);
+			if (rc != cases[i].want)
+				fprintf(stderr, "case %s: rc %d\n", cases[i].name, rc);
+			TU_EQ_INT(rc, cases[i].want);
+			TU_EQ_INT(off, offs[cases[i].rec]);
+			TU_CHECK(why && why[0]);
+		}
+		free(c);
+	}
+	fix_free(&f);
+}
+
+/* File headers: wrong magic, checksum, version 0, a newer version. */
+static void test_file_header(void)
+{
+	struct wal_buf b;
+	struct wal_iter it;
+	const char *why;
+
+	wal_buf_init(&b, NULL);
+	TU_EQ_INT(wal_put_header(&b, WAL_MAGIC_SEGMENT), 0);
+	TU_EQ_INT(wal_iter_init(&it, b.p, b.len, WAL_MAGIC_SEGMENT, false, &why), 0);
+	TU_EQ_INT(wal_iter_init(&it, b.p, b.len, WAL_MAGIC_SNAPSHOT, true, &why), WAL_ECORRUPT);
+	b.p[13] ^= 1;
+	TU_EQ_INT(wal_iter_init(&it, b.p, b.len, WAL_MAGIC_SEGMENT, true, &why), WAL_ECORRUPT);
+	b.p[13] ^= 1;
+	for (uint32_t v = 0; v < 3; v++) {
+		uint32_t c;
+		b.p[8] = (uint8_t)v;
+		c = wal_crc32c(0, b.p, 12);
+		for (int i = 0; i < 4; i++)
+			b.p[12 + i] = (uint8_t)(c >> (8 * i));
+		TU_EQ_INT(wal_iter_init(&it, b.p, b.len, WAL_MAGIC_SEGMENT, true, &why),
+			  v == 0 ? WAL_ECORRUPT : v == 1 ? 0 : WAL_EVERSION);
+	}
+	TU_EQ_INT(wal_iter_init(&it, b.p, 10, WAL_MAGIC_SEGMENT, true, &why), WAL_ETORN);
+	TU_EQ_INT(wal_iter_init(&it, b.p, 10, WAL_MAGIC_SEGMENT, false, &why), WAL_ECORRUPT);
+	wal_buf_free(&b);
+}
+
+/* Every record type out and back. */
+static void test_records(void)
+{
+	struct wal_buf b;
+	struct wal_iter it;
+	struct wal_rec r;
+	const char *why;
+	struct wal_change put = { .key = mvcct_b("key"), .value = mvcct_b("value"), .create = 3,
+				  .version = 2, .lease = -7 };
+	struct wal_change del = { .del = true, .key = mvcct_b("gone") }, c;
+	size_t mark;
+
+	wal_buf_init(&b, NULL);
+	TU_EQ_INT(wal_put_header(&b, WAL_MAGIC_SNAPSHOT), 0);
+	TU_EQ_INT(wal_put_segment(&b, 1ull << 40, 1234567890123ll), 0);
+	TU_EQ_INT(wal_rev_begin(&b, 42, &mark), 0);
+	TU_EQ_INT(wal_rev_add(&b, mark, &put), 0);
+	TU_EQ_INT(wal_rev_add(&b, mark, &del), 0);
+	wal_rev_end(&b, mark);
+	TU_EQ_INT(wal_put_compact(&b, 41), 0);
+	TU_EQ_INT(wal_put_lease_grant(&b, -1, 60), 0);
+	TU_EQ_INT(wal_put_lease_revoke(&b, 77), 0);
+	TU_EQ_INT(wal_put_snap_meta(&b, 9, 4, 3, 2, 1), 0);
+	TU_EQ_INT(wal_put_snap_kv(&b, 8, 5, &put), 0);
+	TU_EQ_INT(wal_put_snap_end(&b, 2, 1), 0);
+	/* a change with an empty key, or a value on a delete, is refused */
+	c = put;
+	c.key.len = 0;
+	TU_EQ_INT(wal_put_snap_kv(&b, 8, 5, &c), -EINVAL);
+	c = del;
+	c.value = mvcct_b("v");
+	TU_EQ_INT(wal_rev_begin(&b, 1, &mark), 0);
+	TU_EQ_INT(wal_rev_add(&b, mark, &c), -EINVAL);
+	wal_rev_cancel(&b, mark);
+
+	TU_EQ_INT(wal_iter_init(&it, b.p, b.len, WAL_MAGIC_SNAPSHOT, false, &why), 0);
+	TU_EQ_INT(wal_next(&it, &r, &why), 1);
+	TU_EQ_INT(r.type, WAL_SEGMENT);
+	TU_EQ_INT(r.u.seg.seq, 1ull << 40);
+	TU_EQ_INT(r.u.seg.rev, 1234567890123ll);
+	TU_EQ_INT(wal_next(&it, &r, &why), 1);
+	TU_EQ_INT(r.type, WAL_REV);
+	TU_EQ_INT(r.u.rev.rev, 42);
+	TU_EQ_INT(r.u.rev.n, 2);
+	{
+		const uint8_t *p = r.u.rev.p;
+		wal_change_next(&p, r.u.rev.end, &c);
+		TU_CHECK(!c.del && mvcct_eq(c.key, "key") && mvcct_eq(c.value, "value"));
+		TU_EQ_INT(c.create, 3);
+		TU_EQ_INT(c.version, 2);
+		TU_EQ_INT(c.lease, -7);
+		wal_change_next(&p, r.u.rev.end, &c);
+		TU_CHECK(c.del && mvcct_eq(c.key, "gone") && !c.value.len);
+		TU_CHECK(p == r.u.rev.end);
+	}
+	TU_EQ_INT(wal_next(&it, &r, &why), 1);
+	TU_EQ_INT(r.u.compact, 41);
+	TU_EQ_INT(wal_next(&it, &r, &why), 1);
+	TU_EQ_INT(r.type, WAL_LEASE_GRANT);
+	TU_EQ_INT(r.u.lease.id, -1);
+	TU_EQ_INT(r.u.lease.ttl, 60);
+	TU_EQ_INT(wal_next(&it, &r, &why), 1);
+	TU_EQ_INT(r.type, WAL_LEASE_REVOKE);
+	TU_EQ_INT(r.u.lease.id, 77);
+	TU_EQ_INT(wal_next(&it, &r, &why), 1);
+	TU_EQ_INT(r.u.meta.rev, 9);
+	TU_EQ_INT(r.u.meta.compacted, 4);
+	TU_EQ_INT(r.u.meta.next_seq, 3);
+	TU_EQ_INT(r.u.meta.nkv, 2);
+	TU_EQ_INT(r.u.meta.nlease, 1);
+	TU_EQ_INT(wal_next(&it, &r, &why), 1);
+	TU_EQ_INT(r.type, WAL_SNAP_KV);
+	TU_EQ_INT(r.u.kv.rev, 8);
+	TU_EQ_INT(r.u.kv.sub, 5);
+	TU_CHECK(mvcct_eq(r.u.kv.c.value, "value"));
+	/* the value sits contiguously at a fixed place in the record */
+	TU_CHECK(r.u.kv.c.value.p == b.p + r.off + WAL_REC_HEADER + 12 + 33 + 3);
+	TU_EQ_INT(wal_next(&it, &r, &why), 1);
+	TU_EQ_INT(r.u.end.nkv, 2);
+	TU_EQ_INT(wal_next(&it, &r, &why), 0);
+	wal_buf_free(&b);
+}
+
+/* Snapshots: cut anywhere, or with counts that disagree: corrupt, never half loaded. */
+static void test_snapshot_damage(void)
+{
+	struct fix f;
+	struct wal_snap_writer w;
+	struct wal_buf snap;
+	struct wal_replay r;
+	const char *why;
+	size_t off;
+
+	fix_run(&f, 50);
+	wal_buf_init(&snap, NULL);
+	wal_snap_start(&w, f.s, &f.l, 1);
+	TU_EQ_INT(wal_snap_fill(&w, &snap, SIZE_MAX), 0);
+	for (size_t cut = 0; cut < snap.len; cut += 1 + cut / 8) {
+		struct mvcc *s = mvcct_new();
+		struct wal_leases l;
+		wal_leases_init(&l, NULL);
+		TU_EQ_INT(wal_load_snapshot(snap.p, cut, s, &l, &r, &off, &why), WAL_ECORRUPT);
+		TU_CHECK(off <= cut);
+		mvcc_free(s);
+		wal_leases_free(&l);
+	}
+	/* a bit flipped anywhere after the header */
+	for (size_t at = WAL_FILE_HEADER; at < snap.len; at += 1 + at / 4) {
+		struct mvcc *s = mvcct_new();
+		struct wal_leases l;
+		wal_leases_init(&l, NULL);
+		snap.p[at] ^= 0x10;
+		TU_EQ_INT(wal_load_snapshot(snap.p, snap.len, s, &l, &r, &off, &why), WAL_ECORRUPT);
+		TU_CHECK(off <= at);
+		snap.p[at] ^= 0x10;
+		mvcc_free(s);
+		wal_leases_free(&l);
+	}
+	wal_buf_free(&snap);
+	fix_free(&f);
+	TU_EQ_INT(mvcct_mem.outstanding, 0);
+}
+
+/* ---- mvcc_restore ------------------------------------------------------------------------ */
+
+static void test_restore_rules(void)
+{
+	struct mvcc *s = mvcct_new();
+	struct mvcc_rec r = { .kv = { .key = mvcct_b("k"), .value = mvcct_b("v"),
+				      .create_revision = 2, .mod_revision = 2, .version = 1 } };
+
+	TU_EQ_INT(mvcc_restore_rec(s, &r), 0);
+	TU_EQ_INT(mvcc_rev(s), 2);
+	TU_EQ_INT(mvcc_restore_rec(s, &r), MVCC_EARG);		/* same (rev, sub) */
+	r.sub = 1;
+	r.kv.key = mvcct_b("j");
+	TU_EQ_INT(mvcc_restore_rec(s, &r), 0);			/* same revision, next sub */
+	r.kv.mod_revision = 3;
+	r.kv.create_revision = 4;
+	TU_EQ_INT(mvcc_restore_rec(s, &r), MVCC_EARG);		/* created in the future */
+	r.kv.create_revision = 2;
+	r.kv.version = 0;
+	TU_EQ_INT(mvcc_restore_rec(s, &r), MVCC_EARG);
+	r.tomb = true;
+	TU_EQ_INT(mvcc_restore_rec(s, &r), 0);			/* a tombstone needs no version */
+	TU_EQ_INT(mvcc_restore_revs(s, 2, 0), MVCC_EARG);	/* below the last revision */
+	TU_EQ_INT(mvcc_restore_revs(s, 5, 6), MVCC_EARG);
+	TU_EQ_INT(mvcc_restore_revs(s, 5, 3), 0);
+	r.kv.mod_revision = 5;
+	TU_EQ_INT(mvcc_restore_rec(s, &r), MVCC_EARG);		/* not above the current */
+	r.kv.mod_revision = 6;
+	r.kv.key.len = 0;
+	TU_EQ_INT(mvcc_restore_rec(s, &r), MVCC_EARG);
+	TU_EQ_INT(mvcc_txn_begin(s), 0);
+	TU_EQ_INT(mvcc_restore_revs(s, 9, 3), MVCC_ETXN);
+	mvcc_txn_abort(s);
+	mvcc_free(s);
+	TU_EQ_INT(mvcct_mem.outstanding, 0);
+}
+
+/* ---- the lease table against a model ------------------------------------------------------ */
+
+static void test_leases_model(void)
+{
+	struct wal_leases l;
+	int64_t model[64] = { 0 };	/* ttl by id - 1; 0 = absent */
+
+	wal_leases_init(&l, NULL);
+	for (int i = 0; i < 20000; i++) {
+		int64_t id = (int64_t)(rnd() % 64) + 1;
+		if (rnd() % 3) {
+			int64_t ttl = (int64_t)(rnd() % 1000) + 1;
+			TU_EQ_INT(wal_leases_put(&l, id, ttl), 0);
+			model[id - 1] = ttl;
+		} else {
+			wal_leases_del(&l, id);
+			model[id - 1] = 0;
+		}
+		if (i % 97 == 0) {
+			size_t n = 0;
+			for (int j = 0; j < 64; j++)
+				n += model[j] != 0;
+			TU_EQ_INT(l.n, n);
+			for (size_t j = 0; j < l.cap; j++) {
+				const struct wal_lease *x = wal_leases_slot(&l, j);
+				if (x)
+					TU_EQ_INT(model[x->id - 1], x->ttl);
+			}
+		}
+	}
+	TU_EQ_INT(wal_leases_put(&l, 0, 1), -EINVAL);
+	wal_leases_free(&l);
+}
+
+/* ---- allocation failures ------------------------------------------------------------------ */
+
+/* Pull, replay, snapshot and load with the Nth allocation failing, for every N: -ENOMEM
+ * with nothing leaked, or success with the right result. */
+static void test_fail_nth(void)
+{
+	struct fix f;
+	struct wal_snap_writer w;
+	struct wal_buf snap;
+	struct wal_replay r;
+	const char *why;
+	size_t off;
+	struct mvcc *h = mvcct_new();	/* history without compaction, for the pulls */
+	long n, base;
+
+	for (int i = 0; i < 30; i++) {
+		char k[16];
+		key_of(k, rnd());
+		if (i % 4 == 3)
+			mvcct_del(h, k, NULL);
+		else
+			TU_EQ_INT(mvcct_put(h, k, "some value"), 0);
+	}
+	fix_run(&f, 40);
+	base = mvcct_mem.outstanding;
+	wal_buf_init(&snap, NULL);
+	wal_snap_start(&w, f.s, &f.l, 1);
+	TU_EQ_INT(wal_snap_fill(&w, &snap, SIZE_MAX), 0);
+	for (n = 1; n < 10000; n++) {
+		struct mvcc *s = mvcct_new();
+		struct wal_leases l;
+		int rc, rc2;
+		wal_leases_init(&l, &mvcct_alloc);
+		mvcct_fail(n, false);
+		rc = wal_replay_segment(f.b.p, f.b.len, true, s, &l, &r, &off, &why);
+		TU_CHECK(rc == 0 || rc == -ENOMEM);
+		if (rc == 0)
+			same_state(f.s, &f.l, s, &l);
+		mvcc_free(s);
+		wal_leases_free(&l);
+		s = mvcct_new();
+		wal_leases_init(&l, &mvcct_alloc);
+		mvcct_fail(n, false);
+		rc2 = wal_load_snapshot(snap.p, snap.len, s, &l, &r, &off, &why);
+		TU_CHECK(rc2 == 0 || rc2 == -ENOMEM);
+		if (rc2 == 0)
+			same_state(f.s, &f.l, s, &l);
+		mvcc_free(s);
+		wal_leases_free(&l);
+		TU_EQ_INT(mvcct_mem.outstanding, base);
+		if (rc == 0 && rc2 == 0 && mvcct_mem.failed == 0)
+			break;
+	}
+	TU_CHECK(n > 5);
+	/* the writers: a buffer whose Nth growth fails keeps whole records only */
+	for (n = 1; n < 200; n++) {
+		struct wal_buf b, seg;
+		struct wal_snap_writer w2;
+		struct mvcc *s;
+		struct wal_leases l;
+		int64_t logged = 1;
+		size_t len;
+		int rc;
+		wal_buf_init(&b, &mvcct_alloc);
+		mvcct_fail(n, true);
+		rc = wal_pull(h, &logged, &b);
+		TU_CHECK(rc == 0 || rc == -ENOMEM);
+		TU_CHECK(rc != 0 || logged == mvcc_rev(h));
+		len = b.len;
+		wal_snap_start(&w2, f.s, &f.l, 1);
+		rc = wal_snap_fill(&w2, &b, SIZE_MAX);
+		TU_CHECK(rc == 0 || rc == -ENOMEM);
+		TU_CHECK(b.len >= len);
+		mvcct_fail(0, false);
+		/* what the pull left replays to the revision it says */
+		wal_buf_init(&seg, NULL);
+		TU_EQ_INT(wal_put_header(&seg, WAL_MAGIC_SEGMENT), 0);
+		TU_EQ_INT(wal_put_segment(&seg, 0, 1), 0);
+		b.len = len;
+		cat(&seg, &b);
+		TU_EQ_INT(replay(seg.p, seg.len, false, &s, &l, &r, &off, &why), 0);
+		TU_EQ_INT(mvcc_rev(s), logged);
+		mvcc_free(s);
+		wal_leases_free(&l);
+		wal_buf_free(&seg);
+		wal_buf_free(&b);
+		TU_EQ_INT(mvcct_mem.outstanding, base);
+	}
+	mvcc_free(h);
+	wal_buf_free(&snap);
+	fix_free(&f);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1)
+		rng = strtoull(argv[1], NULL, 0);
+	printf("seed %#llx\n", (unsigned long long)rng);
+	TU_RUN(test_crc_vectors);
+	TU_RUN(test_crc_random);
+	TU_RUN(test_records);
+	TU_RUN(test_file_header);
+	TU_RUN(test_log_round_trip);
+	TU_RUN(test_snapshot_round_trip);
+	TU_RUN(test_torn_every_offset);
+	TU_RUN(test_bit_flips);
+	TU_RUN(test_zero_sector);
+	TU_RUN(test_wrong_content);
+	TU_RUN(test_snapshot_damage);
+	TU_RUN(test_restore_rules);
+	TU_RUN(test_leases_model);
+	TU_RUN(test_fail_nth);
+	return TU_EXIT();
+}
