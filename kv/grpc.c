@@ -53,6 +53,8 @@ struct grpc_call {
 	int status;
 	char *message;
 	void *data;
+	grpc_defer_gone_fn *defer_gone;	/* grpc_call_defer */
+	void *defer_arg;
 	struct grpc_call *prev, *next;
 };
 
@@ -178,6 +180,8 @@ static void call_free(struct grpc_call *call)
 /* The call ended without the handler finishing it: tell the handler, once. */
 static void call_gone(struct grpc_call *call)
 {
+	if (!call->finished && call->defer_gone)
+		call->defer_gone(call, call->defer_arg);
 	if (!call->finished && call->m && call->m->on_gone) {
 		call->finished = 1;
 		call->m->on_gone(call, call->ctx);
@@ -201,6 +205,17 @@ void grpc_call_set_data(struct grpc_call *call, void *data)
 void *grpc_call_data(const struct grpc_call *call)
 {
 	return call->data;
+}
+
+void *grpc_call_ctx(const struct grpc_call *call)
+{
+	return call->ctx;
+}
+
+void grpc_call_defer(struct grpc_call *call, grpc_defer_gone_fn *gone, void *arg)
+{
+	call->defer_gone = gone;
+	call->defer_arg = arg;
 }
 
 /* nghttp2 pulls the queued response bytes; with none left it waits (DEFERRED) until
@@ -465,7 +480,7 @@ static int on_frame(nghttp2_session *h2, const nghttp2_frame *f, void *user)
 		grpc_finish(call, GRPC_INTERNAL, "grpc: stream ended inside a message");
 	else if (call->m && call->m->on_half_close)
 		call->m->on_half_close(call, call->ctx);
-	else
+	else if (!call->defer_gone)
 		grpc_finish(call, GRPC_INTERNAL, "grpc: no response to the request");
 	return 0;
 }
@@ -835,7 +850,7 @@ void grpc_local_half_close(struct grpc_call *call)
 		return;
 	if (call->m->on_half_close)
 		call->m->on_half_close(call, call->ctx);
-	else
+	else if (!call->defer_gone)
 		grpc_finish(call, GRPC_INTERNAL, "grpc: no response to the request");
 }
 

@@ -94,6 +94,14 @@ void grpc_finish(struct grpc_call *call, enum grpc_status status, const char *me
 const char *grpc_call_header(const struct grpc_call *call, const char *name);
 void grpc_call_set_data(struct grpc_call *call, void *data);
 void *grpc_call_data(const struct grpc_call *call);
+/* The ctx the call's server (or local call) was given: the method's ctx. */
+void *grpc_call_ctx(const struct grpc_call *call);
+/* The handler answers the call later, from outside its callbacks (a reply held until the
+ * log is durable): the client's half-close no longer ends it with "no response", and if the
+ * call goes away first, gone(call, arg) runs (before the method's on_gone), after which
+ * the call must not be used. gone NULL undoes it. */
+typedef void grpc_defer_gone_fn(struct grpc_call *call, void *arg);
+void grpc_call_defer(struct grpc_call *call, grpc_defer_gone_fn *gone, void *arg);
 /* Bytes of response messages (framing included) queued on the call that HTTP/2 has not
  * taken yet: the client's flow-control window or a slow socket holds them back. A stream
  * that keeps sending watches it to notice a client that does not read. 0 for a local

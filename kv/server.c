@@ -92,6 +92,7 @@ int kv_server_start(struct ev_loop *loop, const struct kv_opts *o, struct kv_ser
 	}
 	s->loop = loop;
 	kv_service_set_loop(s->svc, loop);
+	kv_service_attach_wal(s->svc, loop);
 	size_t nm;
 	const struct grpc_method *m = kv_service_methods(&nm);
 	s->grpc = grpc_server_new(loop, m, nm, s->svc);

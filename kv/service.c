@@ -37,6 +37,8 @@ void svc_reply(struct grpc_call *call, enum kvm_type t, const void *msg)
 		char why[120];
 		snprintf(why, sizeof(why), "grpc: error while marshaling: %s", pb_strerror(rc));
 		grpc_finish(call, GRPC_INTERNAL, why);
+	} else if (svc_wal_hold(call, b.data, b.len)) {
+		/* the log has it: sent once what it answers is durable */
 	} else if (grpc_send(call, b.data ? b.data : (const uint8_t *)"", b.len) < 0) {
 		grpc_finish(call, GRPC_RESOURCE_EXHAUSTED, "out of memory");
 	} else {
@@ -178,7 +180,9 @@ static void alarm(struct grpc_call *call, const uint8_t *msg, size_t len, void *
 	svc_arena_init(&a);
 	if (svc_decode(call, KVM_ALARM_REQUEST, msg, len, &req, &a) == 0) {
 		struct kvm_header h = svc_header(svc, 0);
-		struct kvm_alarm_response res = { .header = &h };	/* no alarm is raised yet */
+		struct kvm_alarm_member m[8];
+		struct kvm_alarm_response res = { .header = &h, .alarms = m };
+		res.n_alarms = svc_alarm(svc, &req, m, 8);
 		svc_reply(call, KVM_ALARM_RESPONSE, &res);
 	}
 	pb_arena_free(&a);
@@ -240,7 +244,6 @@ static uint64_t fnv(const char *a, const char *b)
 int kv_service_new(const struct kv_opts *o, const char *dir, struct kv_service **out,
 		   char *err, size_t errlen)
 {
-	(void)dir;	/* the store keeps nothing on disk yet */
 	struct kv_service *svc = calloc(1, sizeof(*svc));
 	if (!svc || mvcc_new(NULL, &svc->store) < 0) {
 		free(svc);
@@ -258,6 +261,11 @@ int kv_service_new(const struct kv_opts *o, const char *dir, struct kv_service *
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	int rc = svc_wal_open(svc, o, dir, err, errlen);	/* the store and leases back */
+	if (rc < 0) {
+		kv_service_free(svc);
+		return rc;
+	}
 	*out = svc;
 	return 0;
 }
@@ -266,6 +274,7 @@ void kv_service_free(struct kv_service *svc)
 {
 	if (!svc)
 		return;
+	svc_wal_close(svc);
 	svc_lease_cleanup(svc);
 	svc_watch_free(svc);
 	mvcc_free(svc->store);

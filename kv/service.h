@@ -18,6 +18,9 @@ void kv_service_free(struct kv_service *svc);
 /* Gives the service its event loop (borrowed; it must outlive the service): until then,
  * leases do not expire on their own. */
 void kv_service_set_loop(struct kv_service *svc, struct ev_loop *loop);
+/* Syncs the write-ahead log from loop's before-sleep hook, once per turn, and releases the
+ * replies that waited for it then (group commit). Without it every reply syncs at once. */
+void kv_service_attach_wal(struct kv_service *svc, struct ev_loop *loop);
 /* The method table (static); the service is each method's ctx. */
 const struct grpc_method *kv_service_methods(size_t *n);
 

@@ -29,6 +29,7 @@ struct kv_service {
 	svc_lease_hook_fn *lease_hook;	/* may be NULL; see svc_lease_hook_fn */
 	void *lease_hook_ctx;
 	struct svc_watch *watch;	/* svc_watch.c: the watch streams, the store's observer */
+	struct svc_wal *wal;		/* svc_wal.c: the write-ahead log, held replies, alarms */
 };
 
 /* An arena for one request, bounded (a hostile request cannot make decoding allocate
@@ -102,5 +103,27 @@ bool svc_lease_any(const struct kv_service *svc);
  * -ENOMEM. */
 int svc_lease_restore(struct kv_service *svc, int64_t id, int64_t ttl);
 long svc_lease_reattach(struct kv_service *svc);
+
+/* svc_wal.c: persistence (see there). open, after the leases exist, replays the log in dir
+ * into the store and the leases; err says why not (a corrupt file: its name and the
+ * offset). close syncs what is pending and frees; safe after a failed open. */
+int svc_wal_open(struct kv_service *svc, const struct kv_opts *o, const char *dir, char *err,
+		 size_t errlen);
+void svc_wal_close(struct kv_service *svc);
+/* svc_reply's: 0 to send the encoded reply now, or 1 when the log has taken the call (held
+ * until the log is durable, or failed). */
+int svc_wal_hold(struct grpc_call *call, const uint8_t *msg, size_t len);
+/* mvcc_compact through the log: the only way to compact the store. Returns as it does. */
+int svc_wal_compact(struct kv_service *svc, int64_t rev);
+/* The NOSPACE alarm: true while raised. The refusers finish the call with etcd's error and
+ * return 1 when it must be refused (a Put; a Txn with a top-level put), else 0. A
+ * LeaseGrant is refused too: check svc_nospace. */
+bool svc_nospace(const struct kv_service *svc);
+int svc_refuse_put(struct kv_service *svc, struct grpc_call *call);
+int svc_refuse_txn(struct kv_service *svc, struct grpc_call *call,
+		   const struct kvm_txn_request *t);
+/* Maintenance/Alarm: carries out req; out gets up to max alarms for the response. */
+size_t svc_alarm(struct kv_service *svc, const struct kvm_alarm_request *req,
+		 struct kvm_alarm_member *out, size_t max);
 
 #endif

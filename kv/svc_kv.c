@@ -144,7 +144,7 @@ void svc_put(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
 	struct kvm_put_response res;
 	int64_t rev = 0;
 	svc_arena_init(&a);
-	if (decode(call, KVM_PUT_REQUEST, msg, len, &p, &a) == 0) {
+	if (decode(call, KVM_PUT_REQUEST, msg, len, &p, &a) == 0 && !svc_refuse_put(svc, call)) {
 		int rc = do_put(svc, 0, &p, &res, &a, &rev);
 		struct kvm_header h = svc_header(svc, rev);
 		res.header = &h;
@@ -363,6 +363,8 @@ void svc_txn(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
 		grpc_finish(call, GRPC_INVALID_ARGUMENT, why);
 		goto out;
 	}
+	if (svc_refuse_txn(svc, call, &t))
+		goto out;	/* the NOSPACE alarm */
 	struct txn_run r = { .svc = svc, .a = &a, .start_rev = mvcc_rev(svc->store) };
 	int rc = mvcc_txn_begin(svc->store);
 	if (rc == 0 && (rc = txn_decide(&r, &t)) == 0)
@@ -392,7 +394,7 @@ void svc_compact(struct grpc_call *call, const uint8_t *msg, size_t len, void *c
 	struct kvm_compaction_request c;
 	svc_arena_init(&a);
 	if (decode(call, KVM_COMPACTION_REQUEST, msg, len, &c, &a) == 0) {
-		int rc = mvcc_compact(svc->store, c.revision);
+		int rc = svc_wal_compact(svc, c.revision);
 		struct kvm_header h = svc_header(svc, 0);
 		struct kvm_header_response res = { .header = &h };
 		if (rc < 0)
