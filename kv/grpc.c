@@ -562,6 +562,28 @@ again:
 	conn_watch(c, c->w_len > 0);
 }
 
+/* Writes the bytes already made (nothing new from nghttp2). Returns -1 if the
+ * connection was closed. */
+static int conn_write(struct conn *c)
+{
+	while (c->w_off < c->w_len) {
+		ssize_t w = write(c->fd, c->w + c->w_off, c->w_len - c->w_off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			break;
+		if (w <= 0) {
+			conn_close(c);
+			return -1;
+		}
+		c->w_off += (size_t)w;
+	}
+	if (c->w_off == c->w_len)
+		c->w_off = c->w_len = 0;
+	conn_watch(c, c->w_len > 0);
+	return 0;
+}
+
 static void on_flush_timer(struct ev_loop *loop, void *arg)
 {
 	struct conn *c = arg;
@@ -677,7 +699,11 @@ static void on_conn_io(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 			}
 		}
 	}
-	conn_flush(c);
+	if ((events & EPOLLOUT) && conn_write(c) < 0)
+		return;
+	/* New frames (answers, watch events, acks) are made at the next turn, after the
+	 * before-sleep hook: nothing reaches a client before the write it follows is on disk. */
+	conn_kick(c);
 }
 
 static int conn_new(struct grpc_server *s, int fd)

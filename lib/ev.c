@@ -18,6 +18,7 @@ struct ev_watch {
 struct ev_timer {
 	long id;
 	uint64_t due;
+	uint64_t turn;		/* the loop turn that set it */
 	ev_timer_fn *fn;
 	void *arg;
 };
@@ -32,6 +33,7 @@ struct ev_loop {
 	long next_id;
 	ev_hook_fn *before_sleep;
 	void *before_sleep_arg;
+	uint64_t turn;		/* counts ev_run_once calls, moved on after the hook */
 };
 
 uint64_t ev_now_ms(void)
@@ -119,7 +121,8 @@ long ev_timer(struct ev_loop *loop, uint64_t ms, ev_timer_fn *fn, void *arg)
 		loop->captimers = cap;
 	}
 	long id = loop->next_id++;
-	loop->timers[loop->ntimers++] = (struct ev_timer){ id, ev_now_ms() + ms, fn, arg };
+	loop->timers[loop->ntimers++] = (struct ev_timer){ id, ev_now_ms() + ms, loop->turn, fn,
+							   arg };
 	return id;
 }
 
@@ -158,14 +161,16 @@ static int ev_timeout(struct ev_loop *loop, int max_ms)
 }
 
 /* Fires due timers one at a time, rescanning after each callback since it may add or
- * cancel timers. */
+ * cancel timers. Timers set during this turn wait for the next one, so that the
+ * before-sleep hook always runs between setting a timer and firing it (a reply queued
+ * by a request goes out after the hook has made the request's write durable). */
 static void ev_fire_timers(struct ev_loop *loop)
 {
 	uint64_t now = ev_now_ms();
 	for (;;) {
 		int i;
 		for (i = 0; i < loop->ntimers; i++)
-			if (loop->timers[i].due <= now)
+			if (loop->timers[i].due <= now && loop->timers[i].turn < loop->turn)
 				break;
 		if (i == loop->ntimers)
 			return;
@@ -180,6 +185,7 @@ int ev_run_once(struct ev_loop *loop, int max_ms)
 	struct epoll_event evs[32];
 	if (loop->before_sleep)
 		loop->before_sleep(loop, loop->before_sleep_arg);
+	loop->turn++;
 	int n = epoll_wait(loop->epfd, evs, 32, ev_timeout(loop, max_ms));
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;

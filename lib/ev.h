@@ -21,7 +21,9 @@ int ev_watch(struct ev_loop *loop, int fd, uint32_t events, ev_fd_fn *fn, void *
 /* Stops watching fd; safe from inside that fd's own callback. Returns 0 or -errno. */
 int ev_unwatch(struct ev_loop *loop, int fd);
 
-/* Calls fn once, after ms milliseconds. Returns a timer id (> 0) or -ENOMEM. */
+/* Calls fn once, after ms milliseconds, and never in the loop turn that set it: the
+ * before-sleep hook runs first (0 ms means "after the next before-sleep"). Returns a
+ * timer id (> 0) or -ENOMEM. */
 long ev_timer(struct ev_loop *loop, uint64_t ms, ev_timer_fn *fn, void *arg);
 /* Cancels a pending timer; unknown ids are ignored. */
 void ev_cancel(struct ev_loop *loop, long id);

@@ -79,9 +79,41 @@ static void test_fd_and_hook(void)
 	ev_free(l);
 }
 
+/* A timer set in a turn (here by an fd callback, 0 ms) fires only after the next
+ * before-sleep hook: what a request queues goes out after the hook made it durable. */
+static struct rec order;
+static void order_hook(struct ev_loop *l, void *arg) { (void)l; (void)arg; rec_push(&order, 'h'); }
+static void order_timer(struct ev_loop *l, void *arg) { (void)arg; rec_push(&order, 't'); ev_stop(l); }
+static void order_read(struct ev_loop *l, int fd, uint32_t ev, void *arg)
+{
+	char buf[8];
+	(void)ev;
+	(void)arg;
+	if (read(fd, buf, sizeof(buf)) > 0) {
+		rec_push(&order, 'r');
+		ev_timer(l, 0, order_timer, NULL);
+		ev_unwatch(l, fd);
+	}
+}
+
+static void test_timer_after_hook(void)
+{
+	struct ev_loop *l = ev_new();
+	TU_EQ_INT(pipe(order.fds), 0);
+	TU_EQ_INT(ev_watch(l, order.fds[0], EPOLLIN, order_read, NULL), 0);
+	ev_before_sleep(l, order_hook, NULL);
+	TU_EQ_INT(write(order.fds[1], "x", 1), 1);
+	TU_EQ_INT(ev_run(l), 0);
+	TU_EQ_STR(order.log, "hrht");	/* hook, read (sets the timer), hook, timer */
+	close(order.fds[0]);
+	close(order.fds[1]);
+	ev_free(l);
+}
+
 int main(void)
 {
 	TU_RUN(test_timers_in_order);
 	TU_RUN(test_fd_and_hook);
+	TU_RUN(test_timer_after_hook);
 	return TU_EXIT();
 }
