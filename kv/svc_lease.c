@@ -349,7 +349,9 @@ void svc_lease_grant(struct grpc_call *call, const uint8_t *msg, size_t len, voi
 	struct pb_arena a;
 	struct kvm_lease_grant_request req;
 	svc_arena_init(&a);
-	if (svc_decode(call, KVM_LEASE_GRANT_REQUEST, msg, len, &req, &a) == 0) {
+	/* with the NOSPACE alarm raised, etcd refuses grants as it refuses puts */
+	if (svc_decode(call, KVM_LEASE_GRANT_REQUEST, msg, len, &req, &a) == 0 &&
+	    !svc_refuse_put(svc, call)) {
 		uint64_t now = due(svc);
 		struct lease_info li;
 		int rc = lease_grant(svc->leases, req.id, req.ttl, now, &li);

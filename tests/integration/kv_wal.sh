@@ -162,6 +162,7 @@ grep -q "cannot write the log: No space left on device" "$TMP/log" || fail "noth
 "${E[@]}" alarm list | grep -q "alarm:NOSPACE" || fail "no NOSPACE alarm"
 value_is before ok
 expect_fail 1 "etcdserver: mvcc: database space exceeded" "${E[@]}" put refused x
+expect_fail 1 "etcdserver: mvcc: database space exceeded" "${E[@]}" lease grant 60
 echo "== full disk: put failed, alarm raised, reads served, puts refused"
 rm "$TMP/full/filler"
 deadline=$((SECONDS + 10))
