@@ -120,5 +120,7 @@ qmp '{"execute": "set_link", "arguments": {"name": "net0", "up": false}}' || fai
 wait_for 60 "carrier lost" grep -q 'dhcp: eth0: carrier lost' "$log"
 qmp '{"execute": "set_link", "arguments": {"name": "net0", "up": true}}' || fail "QMP set_link on"
 wait_for 60 "carrier up" grep -q 'dhcp: eth0: carrier up; confirming the lease' "$log"
-wait_for 60 "the lease confirmed" test "$(grep -c 'dhcp: eth0: 10.0.2.15/24 from 10.0.2.2' "$log")" -gt "$leases"
+confirmed() { test "$(grep -c 'dhcp: eth0: 10.0.2.15/24 from 10.0.2.2' "$log")" -gt "$leases"; }
+for _ in $(seq 300); do confirmed && break; sleep 0.2; done
+confirmed || { grep -a 'dhcp\|net:' "$log"; fail "the lease was not confirmed after the carrier came back"; }
 "$CABIN" kill --state "$state" >/dev/null
