@@ -12,20 +12,9 @@ export ETCDCTL_API=3
 PY=/usr/bin/python3
 HERE=tests/integration
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-P_ETCD=$(free_port) P_PEER=$(free_port) P_CABIN=$(free_port)
 # progress notifications every second on both, for the progress_notify step
-etcd --name ref --data-dir "$TMP/etcd" --listen-client-urls "http://127.0.0.1:$P_ETCD" \
-	--advertise-client-urls "http://127.0.0.1:$P_ETCD" --listen-peer-urls "http://127.0.0.1:$P_PEER" \
-	--initial-advertise-peer-urls "http://127.0.0.1:$P_PEER" \
-	--initial-cluster "ref=http://127.0.0.1:$P_PEER" \
-	--experimental-watch-progress-notify-interval 1s >"$TMP/etcd.log" 2>&1 &
-CLEANUP+=("kill $! 2>/dev/null")
-CABIND_WATCH_PROGRESS_MS=1000 "$CABIND" --name ref --data-dir "$TMP/cabind" \
-	--listen-client-urls "http://127.0.0.1:$P_CABIN" >"$TMP/cabind.out" 2>"$TMP/cabind.log" &
-CLEANUP+=("kill $! 2>/dev/null")
-wait_for 30 "etcd" etcdctl --endpoints "127.0.0.1:$P_ETCD" endpoint health
-wait_for 30 "cabind" grep -q 'cabin: ready' "$TMP/cabind.log"
+start_etcd_ref --experimental-watch-progress-notify-interval 1s
+start_cabind_kv CABIND_WATCH_PROGRESS_MS=1000
 
 ctl() {
 	local ep=$1
@@ -45,7 +34,10 @@ rev() {
 bg() {
 	local name=$1 ep=$2
 	shift 2
-	timeout 60 etcdctl --endpoints "$ep" watch "$@" >"$TMP/$name.out" 2>&1 &
+	# emptied here, not by the child's redirection: the run against etcd used the same
+	# file, and done_when must not find that run's output before the child starts
+	: >"$TMP/$name.out"
+	timeout 60 etcdctl --endpoints "$ep" watch "$@" >>"$TMP/$name.out" 2>&1 &
 	echo $! >"$TMP/$name.pid"
 }
 
@@ -109,7 +101,8 @@ script() {
 	echo "== interactive"
 	rm -f "$TMP/fifo"
 	mkfifo "$TMP/fifo"
-	timeout 60 etcdctl --endpoints "$ep" watch -i <"$TMP/fifo" >"$TMP/inter.out" 2>&1 &
+	: >"$TMP/inter.out"	# (as in bg)
+	timeout 60 etcdctl --endpoints "$ep" watch -i <"$TMP/fifo" >>"$TMP/inter.out" 2>&1 &
 	local ipid=$!
 	exec 3>"$TMP/fifo"
 	r=$(rev "$ep")

@@ -9,19 +9,8 @@ command -v etcd >/dev/null || skip "etcd not installed (Debian etcd-server)"
 /usr/bin/python3 -c 'import etcd3' 2>/dev/null || skip "python3-etcd3 not installed"
 export ETCDCTL_API=3
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-P_ETCD=$(free_port) P_PEER=$(free_port) P_CABIN=$(free_port)
-etcd --name ref --data-dir "$TMP/etcd" --listen-client-urls "http://127.0.0.1:$P_ETCD" \
-	--advertise-client-urls "http://127.0.0.1:$P_ETCD" --listen-peer-urls "http://127.0.0.1:$P_PEER" \
-	--initial-advertise-peer-urls "http://127.0.0.1:$P_PEER" \
-	--initial-cluster "ref=http://127.0.0.1:$P_PEER" >"$TMP/etcd.log" 2>&1 &
-CLEANUP+=("kill $! 2>/dev/null")
-"$CABIND" --name ref --data-dir "$TMP/cabind" --listen-client-urls "http://127.0.0.1:$P_CABIN" \
-	>"$TMP/cabind.out" 2>"$TMP/cabind.log" &
-CABIND_PID=$!
-CLEANUP+=("kill $CABIND_PID 2>/dev/null")
-wait_for 30 "etcd" etcdctl --endpoints "127.0.0.1:$P_ETCD" endpoint health
-wait_for 30 "cabind" grep -q 'cabin: ready' "$TMP/cabind.log"
+start_etcd_ref
+start_cabind_kv
 
 note "etcd 3.4"
 /usr/bin/python3 tests/integration/etcd_watch_load.py "127.0.0.1:$P_ETCD" 1000 ||

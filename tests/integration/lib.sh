@@ -43,3 +43,34 @@ expect_fail() {
 	grep -Eq -- "$pat" "$TMP/cmd.err" || { cat "$TMP/cmd.err"; fail "'$*' stderr lacks /$pat/"; }
 	printf 'ok: %s -> %s\n' "$*" "$(head -n 1 "$TMP/cmd.err")"
 }
+
+# ---- the KV peers: etcd 3.4 as the reference, and cabind ----------------------------------
+# free_port: a TCP port on loopback that nothing listens on (now).
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+# start_etcd_ref [ETCD_FLAGS...]: etcd (member "ref", data in $TMP/etcd) on loopback; sets
+# P_ETCD and returns once it answers.
+start_etcd_ref() {
+	P_ETCD=$(free_port)
+	local peer
+	peer=$(free_port)
+	etcd --name ref --data-dir "$TMP/etcd" --listen-client-urls "http://127.0.0.1:$P_ETCD" \
+		--advertise-client-urls "http://127.0.0.1:$P_ETCD" \
+		--listen-peer-urls "http://127.0.0.1:$peer" \
+		--initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+		--initial-cluster "ref=http://127.0.0.1:$peer" "$@" >"$TMP/etcd.log" 2>&1 &
+	CLEANUP+=("kill $! 2>/dev/null")
+	wait_for 30 "etcd" etcdctl --endpoints "127.0.0.1:$P_ETCD" endpoint health
+}
+# start_cabind_kv [VAR=VALUE...]: $CABIND (member "ref", data in $TMP/cabind) on loopback,
+# with those variables in its environment; sets P_CABIN and CABIND_PID and returns once it
+# is ready. Its log is $TMP/cabind.log.
+start_cabind_kv() {
+	P_CABIN=$(free_port)
+	env "$@" "$CABIND" --name ref --data-dir "$TMP/cabind" \
+		--listen-client-urls "http://127.0.0.1:$P_CABIN" >"$TMP/cabind.out" 2>"$TMP/cabind.log" &
+	CABIND_PID=$!
+	CLEANUP+=("kill $CABIND_PID 2>/dev/null")
+	wait_for 30 "cabind" grep -q 'cabin: ready' "$TMP/cabind.log"
+}
