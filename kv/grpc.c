@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,119 +18,7 @@
 
 #include "../lib/log.h"
 #include "grpc.h"
-
-#define LISTEN_MAX 8
-#define HDRS_MAX 16
-#define READ_CHUNK 65536
-
-struct hdr {
-	char *name, *value;
-};
-
-struct conn;
-
-struct grpc_call {
-	struct conn *conn;		/* NULL for a local call */
-	struct grpc_server *srv;
-	uint64_t t0_ns;			/* when the method was found, for its histogram */
-	void *ctx;			/* the server's, for the method */
-	grpc_local_msg_fn *local_msg;	/* a local call's sinks (the JSON gateway) */
-	grpc_local_end_fn *local_end;
-	void *local_arg;
-	int32_t id;
-	const struct grpc_method *m;
-	char path[128];
-	char content_type[64];
-	struct hdr hdrs[HDRS_MAX];
-	int n_hdrs;
-	uint8_t *in;			/* an incomplete request message */
-	size_t in_len, in_cap;
-	uint8_t *out;			/* framed responses not yet taken by nghttp2 */
-	size_t out_len, out_off, out_cap;
-	int started;			/* response HEADERS submitted */
-	int finished;			/* grpc_finish called */
-	int status;
-	char *message;
-	void *data;
-	grpc_defer_gone_fn *defer_gone;	/* grpc_call_defer */
-	void *defer_arg;
-	struct grpc_call *prev, *next;
-};
-
-#define H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-#define H2_PREFACE_LEN 24
-
-struct conn {
-	struct grpc_server *s;
-	int fd;
-	int is_h2;			/* the client's first bytes were the HTTP/2 preface */
-	uint8_t sniff[H2_PREFACE_LEN];	/* those bytes until then */
-	size_t n_sniff;
-	nghttp2_session *h2;
-	uint8_t *w;			/* bytes for the socket */
-	size_t w_len, w_off, w_cap;
-	int in_recv;			/* inside nghttp2 callbacks: flush afterwards */
-	long flush_timer;		/* a flush is due at the next loop turn */
-	int watching_out;
-	int dead;
-	struct grpc_call *calls;
-	struct conn *prev, *next;
-};
-
-struct grpc_server {
-	struct ev_loop *loop;
-	const struct grpc_method *methods;
-	size_t n_methods;
-	void *ctx;
-	int lfd[LISTEN_MAX];
-	int n_lfd;
-	struct conn *conns;
-	struct method_stats *stats;	/* one per method */
-	grpc_http1_fn *http1;		/* who takes connections that are not HTTP/2 */
-	void *http1_arg;
-};
-
-/* go-grpc-prometheus' default buckets, in seconds */
-static const double buckets[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
-#define N_BUCKETS (sizeof(buckets) / sizeof(*buckets))
-
-struct method_stats {
-	uint64_t started;
-	uint64_t handled[GRPC_UNAUTHENTICATED + 1];
-	uint64_t bucket[N_BUCKETS];	/* not cumulative; summed when written */
-	double sum;
-};
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void stats_start(struct grpc_call *call)
-{
-	if (!call->m || !call->srv->stats)
-		return;
-	call->srv->stats[call->m - call->srv->methods].started++;
-	call->t0_ns = now_ns();
-}
-
-static void stats_end(struct grpc_call *call, enum grpc_status st)
-{
-	if (!call->m || !call->srv->stats || !call->t0_ns)
-		return;
-	struct method_stats *ms = &call->srv->stats[call->m - call->srv->methods];
-	double secs = (double)(now_ns() - call->t0_ns) / 1e9;
-	if ((unsigned)st <= GRPC_UNAUTHENTICATED)
-		ms->handled[st]++;
-	ms->sum += secs;
-	for (size_t i = 0; i < N_BUCKETS; i++)
-		if (secs <= buckets[i]) {
-			ms->bucket[i]++;
-			break;
-		}
-}
+#include "grpc_int.h"
 
 static void conn_flush(struct conn *c);
 static void conn_close(struct conn *c);
@@ -313,7 +200,7 @@ void grpc_finish(struct grpc_call *call, enum grpc_status status, const char *me
 	if (call->finished)
 		return;
 	call->finished = 1;
-	stats_end(call, status);
+	grpc_stats_end(call, status);
 	if (!call->conn) {	/* the sink may free the call: nothing after this */
 		call->local_end(call->local_arg, status, message ? message : "");
 		return;
@@ -402,7 +289,7 @@ static void route(struct grpc_call *call)
 			call->m = &s->methods[i];
 			break;
 		}
-	stats_start(call);
+	grpc_stats_start(call);
 	if (strncmp(call->content_type, "application/grpc", 16) != 0) {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "invalid gRPC request content-type \"%s\"",
@@ -856,7 +743,7 @@ struct grpc_call *grpc_local_call(struct grpc_server *s, const char *path,
 	call->m = m;
 	call->srv = s;
 	call->ctx = s->ctx;
-	stats_start(call);
+	grpc_stats_start(call);
 	call->local_msg = on_msg;
 	call->local_end = on_end;
 	call->local_arg = arg;
@@ -886,58 +773,6 @@ void grpc_local_free(struct grpc_call *call)
 		return;
 	call_gone(call);
 	call_free(call);
-}
-
-static const char *const code_names[] = {
-	"OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound",
-	"AlreadyExists", "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
-	"Aborted", "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss",
-	"Unauthenticated",
-};
-
-void grpc_server_metrics(const struct grpc_server *s, FILE *f)
-{
-	fprintf(f, "# HELP grpc_server_started_total RPCs started on the server.\n"
-		   "# TYPE grpc_server_started_total counter\n");
-	for (size_t i = 0; i < s->n_methods; i++) {
-		const char *svc = s->methods[i].path + 1, *m = strrchr(svc, '/');
-		fprintf(f, "grpc_server_started_total{grpc_service=\"%.*s\",grpc_method=\"%s\"} "
-			"%llu\n", (int)(m - svc), svc, m + 1,
-			(unsigned long long)s->stats[i].started);
-	}
-	fprintf(f, "# HELP grpc_server_handled_total RPCs completed on the server.\n"
-		   "# TYPE grpc_server_handled_total counter\n");
-	for (size_t i = 0; i < s->n_methods; i++) {
-		const char *svc = s->methods[i].path + 1, *m = strrchr(svc, '/');
-		for (int c = 0; c <= GRPC_UNAUTHENTICATED; c++)
-			if (s->stats[i].handled[c])
-				fprintf(f, "grpc_server_handled_total{grpc_service=\"%.*s\","
-					"grpc_method=\"%s\",grpc_code=\"%s\"} %llu\n",
-					(int)(m - svc), svc, m + 1, code_names[c],
-					(unsigned long long)s->stats[i].handled[c]);
-	}
-	fprintf(f, "# HELP grpc_server_handling_seconds Response latency of RPCs.\n"
-		   "# TYPE grpc_server_handling_seconds histogram\n");
-	for (size_t i = 0; i < s->n_methods; i++) {
-		const struct method_stats *ms = &s->stats[i];
-		const char *svc = s->methods[i].path + 1, *m = strrchr(svc, '/');
-		uint64_t cum = 0, total = 0;
-		for (size_t b = 0; b <= GRPC_UNAUTHENTICATED; b++)
-			total += ms->handled[b];
-		for (size_t b = 0; b < N_BUCKETS; b++) {
-			cum += ms->bucket[b];
-			fprintf(f, "grpc_server_handling_seconds_bucket{grpc_service=\"%.*s\","
-				"grpc_method=\"%s\",le=\"%g\"} %llu\n", (int)(m - svc), svc, m + 1,
-				buckets[b], (unsigned long long)cum);
-		}
-		fprintf(f, "grpc_server_handling_seconds_bucket{grpc_service=\"%.*s\","
-			"grpc_method=\"%s\",le=\"+Inf\"} %llu\n"
-			"grpc_server_handling_seconds_sum{grpc_service=\"%.*s\",grpc_method=\"%s\"} "
-			"%g\ngrpc_server_handling_seconds_count{grpc_service=\"%.*s\","
-			"grpc_method=\"%s\"} %llu\n", (int)(m - svc), svc, m + 1,
-			(unsigned long long)total, (int)(m - svc), svc, m + 1, ms->sum,
-			(int)(m - svc), svc, m + 1, (unsigned long long)total);
-	}
 }
 
 size_t grpc_call_pending(const struct grpc_call *call)
