@@ -104,6 +104,7 @@ void mvcc_free(struct mvcc *s)
 		mvcc_key_free(s, k);
 	mvcc_bt_destroy(s, &s->index);
 	mvcc_mem_free(s, s->log, s->logcap * sizeof(s->log[0]));
+	mvcc_rd_release(s, (struct mvcc_rdmark){ NULL, 0 });
 	s->a.fn(s->a.ctx, s, 0);
 }
 
@@ -122,7 +123,7 @@ void mvcc_stats(const struct mvcc *s, struct mvcc_stats *out)
 	out->keys = s->live;
 	out->index_keys = s->index.count;
 	out->revisions = s->nrevs;
-	out->bytes = s->bytes;
+	out->bytes = s->bytes + s->file_bytes;
 }
 
 void mvcc_set_observer(struct mvcc *s, mvcc_event_fn *fn, void *ctx)
@@ -151,22 +152,41 @@ int mvcc_log_reserve(struct mvcc *s, size_t n)
 	return 0;
 }
 
-void mvcc_log_event(const struct mvcc_logent *e, struct mvcc_event *ev)
+int mvcc_log_event(struct mvcc *s, const struct mvcc_logent *e, struct mvcc_event *ev)
 {
 	const struct mvcc_key *k = e->key;
 	long j = mvcc_key_find(k, e->main, e->sub), p = j - 1;
 	const struct mvcc_rev *r = &k->revs[j];
+	int rc;
 
 	memset(ev, 0, sizeof(*ev));
 	ev->type = r->tomb ? MVCC_EVENT_DELETE : MVCC_EVENT_PUT;
-	mvcc_key_kv(k, r, &ev->kv);
+	rc = mvcc_key_kv(s, k, r, &ev->kv);
 	/* prev is the state at revision - 1, not an earlier write of the same transaction */
 	while (p >= 0 && k->revs[p].main == e->main)
 		p--;
-	if (p >= 0 && !k->revs[p].tomb) {
+	if (!rc && p >= 0 && !k->revs[p].tomb) {
 		ev->has_prev = true;
-		mvcc_key_kv(k, &k->revs[p], &ev->prev);
+		rc = mvcc_key_kv(s, k, &k->revs[p], &ev->prev);
 	}
+	return rc;
+}
+
+const struct mvcc_logent *mvcc_log_find(const struct mvcc *s, int64_t main, uint32_t sub)
+{
+	size_t lo = 0, hi = s->nlog;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct mvcc_logent *e = &s->log[mid];
+		if (e->main < main || (e->main == main && e->sub < sub))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->nlog && s->log[lo].main == main && s->log[lo].sub == sub)
+		return &s->log[lo];
+	return NULL;
 }
 
 /* ---- transactions ---------------------------------------------------------------------- */
@@ -175,6 +195,7 @@ int mvcc_txn_begin(struct mvcc *s)
 {
 	if (s->in_txn)
 		return MVCC_ETXN;
+	mvcc_rd_reset(s);
 	s->in_txn = true;
 	s->txn_start = s->nlog;
 	return 0;
@@ -189,7 +210,7 @@ void mvcc_undo(struct mvcc *s, size_t mark)
 		struct mvcc_rev *r = &k->revs[k->nrev - 1];
 		bool was_live = !r->tomb, now_live;
 
-		mvcc_val_drop(s, r->val);
+		mvcc_val_drop(s, r);
 		k->nrev--;
 		s->nrevs--;
 		now_live = k->nrev && !k->revs[k->nrev - 1].tomb;
@@ -223,10 +244,17 @@ int64_t mvcc_txn_end(struct mvcc *s)
 		return s->rev;
 	s->rev++;
 	for (size_t i = from; s->observer && i < s->nlog; i++) {
+		struct mvcc_rdmark m = mvcc_rd_mark(s);
 		struct mvcc_event ev;
-		mvcc_log_event(&s->log[i], &ev);
+		if (mvcc_log_event(s, &s->log[i], &ev)) {
+			/* a value that cannot be read back: the event goes without it */
+			s->read_errors++;
+			ev.has_prev = false;
+			memset(&ev.prev, 0, sizeof(ev.prev));
+		}
 		ev.last = i + 1 == s->nlog;
 		s->observer(s->observer_ctx, &ev);
+		mvcc_rd_release(s, m);
 	}
 	return s->rev;
 }
@@ -267,6 +295,7 @@ int mvcc_range(struct mvcc *s, const struct mvcc_range_req *req, struct mvcc_ran
 		memset(res, 0, sizeof(*res));
 		return MVCC_ETXN;
 	}
+	mvcc_rd_reset(s);
 	return mvcc_range_in(s, req, res);
 }
 

@@ -9,9 +9,12 @@
  * transaction that produced R. After mvcc_compact(C), reads and history at revisions >= C
  * still work (the state at C is kept) and those < C fail with MVCC_ECOMPACTED.
  *
- * Borrowed bytes: every struct mvcc_kv the store hands out points into the store. Those
- * pointers stay valid across later puts, deletes and failed ops, and become invalid at
- * mvcc_compact, mvcc_txn_abort (for what the aborted transaction wrote) and mvcc_free. */
+ * Borrowed bytes: every struct mvcc_kv the store hands out points into the store. Keys
+ * stay valid across later puts, deletes and failed ops, and become invalid at
+ * mvcc_compact, mvcc_txn_abort (for what the aborted transaction wrote) and mvcc_free.
+ * Values too, unless the store keeps them in files (see "values kept in files" below):
+ * then a value is valid until the next mvcc_range, mvcc_put, mvcc_delete, mvcc_txn_begin
+ * or mvcc_rec_at, and an event's until its callback returns. */
 #ifndef CABIN_KV_MVCC_H
 #define CABIN_KV_MVCC_H
 
@@ -98,8 +101,9 @@ struct mvcc_stats {
 	size_t keys;		/* keys that exist at the current revision */
 	size_t index_keys;	/* keys with any history held (deleted ones until compacted) */
 	size_t revisions;	/* key revisions held, tombstones included */
-	size_t bytes;		/* memory held (what was asked of the allocator): the quota's
-				 * measure and Status' dbSize */
+	size_t bytes;		/* memory held (what was asked of the allocator) plus the
+				 * values kept in files: the quota's measure and Status'
+				 * dbSize */
 };
 void mvcc_stats(const struct mvcc *s, struct mvcc_stats *out);
 
@@ -280,6 +284,26 @@ struct mvcc_hash {
  * (0 < rev <= compacted), MVCC_EFUTURE. */
 int mvcc_hash_kv(struct mvcc *s, int64_t rev, struct mvcc_hash *out);
 
+/* ---- values kept in files (kv/mvcc_val.c) -----------------------------------------------
+ * The store can leave its values where the caller has written them (the write-ahead log)
+ * and hold only their places. A value is a heap copy when written; once the caller knows
+ * where its bytes are, mvcc_val_settle gives the place (loc: the caller's, nonzero, below
+ * 2^62) and the copy is freed. Reads then fetch the bytes through fn(ctx, loc, dst, len),
+ * which fills dst and returns 0 or a negative errno; a failed read fails the call that
+ * needed it (an event that cannot carry its value, which has no way to fail, goes without
+ * it and is counted in mvcc_read_errors). */
+typedef int mvcc_read_fn(void *ctx, uint64_t loc, uint8_t *dst, size_t len);
+void mvcc_set_reader(struct mvcc *s, mvcc_read_fn *fn, void *ctx);
+/* The put at (rev, sub) has its value's bytes at loc from now on. Returns 0, MVCC_ENOTFOUND
+ * (no such put held, or one with an empty value), MVCC_EARG (loc out of range). */
+int mvcc_val_settle(struct mvcc *s, int64_t rev, uint32_t sub, uint64_t loc);
+/* While base is set, mvcc_restore_rec takes a value whose bytes lie inside [base, base + len)
+ * as settled at loc + (their offset from base) instead of copying them. NULL: copy again. */
+void mvcc_restore_in_place(struct mvcc *s, const uint8_t *base, size_t len, uint64_t loc);
+/* Bytes of values kept in files, and events that went without a value they should carry. */
+size_t mvcc_file_bytes(const struct mvcc *s);
+uint64_t mvcc_read_errors(const struct mvcc *s);
+
 /* ---- dump and restore (kv/mvcc_restore.c) ------------------------------------------------
  * What a snapshot and a write-ahead log need: walk every key revision the store holds, and
  * build a store again from them at their own revisions, without the observer hearing. */
@@ -296,7 +320,7 @@ struct mvcc_rec {
 size_t mvcc_rec_count(const struct mvcc *s);
 /* The i-th key revision held, in (revision, sub) order: 0 <= i < mvcc_rec_count. Returns
  * 0, or MVCC_EARG for an i out of range. Not with a transaction open (MVCC_ETXN). */
-int mvcc_rec_at(const struct mvcc *s, size_t i, struct mvcc_rec *out);
+int mvcc_rec_at(struct mvcc *s, size_t i, struct mvcc_rec *out);
 /* Appends a key revision, which must come after every one held ((revision, sub) greater),
  * at a revision above the compacted one; the current revision moves up to it. A put needs
  * 1 <= create_revision <= its revision and version >= 1. Bytes are copied. Returns 0,

@@ -40,7 +40,7 @@ static bool compact_key(struct mvcc *s, struct mvcc_key *k, int64_t rev)
 	if (!drop)
 		return false;
 	for (size_t i = 0; i < drop; i++)
-		mvcc_val_drop(s, k->revs[i].val);
+		mvcc_val_drop(s, &k->revs[i]);
 	memmove(k->revs, &k->revs[drop], (k->nrev - drop) * sizeof(k->revs[0]));
 	k->nrev -= (uint32_t)drop;
 	s->nrevs -= drop;

@@ -26,8 +26,8 @@ static bool log_match(const struct mvcc_span *sp, const struct mvcc_logent *e)
 }
 
 /* Delivers the matching events of the revision in log[i, end); returns how many. */
-static size_t deliver(const struct mvcc *s, const struct mvcc_span *sp, size_t i, size_t end,
-		      mvcc_event_fn *fn, void *ctx)
+static long deliver(struct mvcc *s, const struct mvcc_span *sp, size_t i, size_t end,
+		    mvcc_event_fn *fn, void *ctx)
 {
 	size_t last = end, n = 0;
 
@@ -35,15 +35,22 @@ static size_t deliver(const struct mvcc *s, const struct mvcc_span *sp, size_t i
 		if (log_match(sp, &s->log[j]))
 			last = j;
 	for (size_t j = i; last < end && j <= last; j++) {
+		struct mvcc_rdmark m = mvcc_rd_mark(s);
 		struct mvcc_event ev;
+		int rc;
 		if (!log_match(sp, &s->log[j]))
 			continue;
-		mvcc_log_event(&s->log[j], &ev);
+		rc = mvcc_log_event(s, &s->log[j], &ev);
+		if (rc) {
+			mvcc_rd_release(s, m);
+			return rc;
+		}
 		ev.last = j == last;
 		fn(ctx, &ev);
+		mvcc_rd_release(s, m);
 		n++;
 	}
-	return n;
+	return (long)n;
 }
 
 int64_t mvcc_history(struct mvcc *s, struct mvcc_bytes key, struct mvcc_bytes range_end,
@@ -63,7 +70,10 @@ int64_t mvcc_history(struct mvcc *s, struct mvcc_bytes key, struct mvcc_bytes ra
 		size_t end = i;
 		while (end < s->nlog && s->log[end].main == s->log[i].main)
 			end++;
-		n += deliver(s, &sp, i, end, fn, ctx);
+		long got = deliver(s, &sp, i, end, fn, ctx);
+		if (got < 0)
+			return got;
+		n += (size_t)got;
 		*next = s->log[i].main + 1;
 		i = end;
 		if (max && n >= max)
@@ -140,24 +150,31 @@ static void crc_bytes_field(struct crc *c, uint8_t field, struct mvcc_bytes b)
 
 /* etcd's backend record: key = main (8 bytes big-endian) '_' sub (8 bytes) ['t' for a
  * deletion]; value = the mvccpb.KeyValue, only the key for a deletion. */
-static void crc_record(struct crc *c, const struct mvcc_key *k, const struct mvcc_rev *r)
+static int crc_record(struct mvcc *s, struct crc *c, const struct mvcc_key *k,
+		      const struct mvcc_rev *r)
 {
+	struct mvcc_rdmark m = mvcc_rd_mark(s);
 	struct mvcc_kv kv;
+	int rc;
 
 	crc_be64(c, r->main);
 	crc_add(c, "_", 1);
 	crc_be64(c, r->sub);
 	if (r->tomb)
 		crc_add(c, "t", 1);
-	mvcc_key_kv(k, r, &kv);
+	rc = mvcc_key_kv(s, k, r, &kv);
+	if (rc)
+		return rc;
 	crc_bytes_field(c, 1, kv.key);
-	if (r->tomb)
-		return;
-	crc_int_field(c, 2, kv.create_revision);
-	crc_int_field(c, 3, kv.mod_revision);
-	crc_int_field(c, 4, kv.version);
-	crc_bytes_field(c, 5, kv.value);
-	crc_int_field(c, 6, kv.lease);
+	if (!r->tomb) {
+		crc_int_field(c, 2, kv.create_revision);
+		crc_int_field(c, 3, kv.mod_revision);
+		crc_int_field(c, 4, kv.version);
+		crc_bytes_field(c, 5, kv.value);
+		crc_int_field(c, 6, kv.lease);
+	}
+	mvcc_rd_release(s, m);
+	return 0;
 }
 
 /* Whether some key exists at rev (etcd's "keep" set is not empty). */
@@ -196,7 +213,9 @@ int mvcc_hash_kv(struct mvcc *s, int64_t rev, struct mvcc_hash *out)
 		const struct mvcc_rev *r = &e->key->revs[mvcc_key_find(e->key, e->main, e->sub)];
 		if (keep && e->main <= s->compacted && mvcc_key_live(e->key, rev) != r)
 			continue;
-		crc_record(&c, e->key, r);
+		int rc = crc_record(s, &c, e->key, r);
+		if (rc)
+			return rc;
 	}
 	out->hash = c.v ^ 0xffffffffu;
 	return 0;

@@ -9,19 +9,41 @@
 
 #include "mvcc.h"
 
-/* ---- value references ------------------------------------------------------------------
- * A value is reached only through these calls, so that it can later live in a file with
- * just an offset here. Today: a heap block holding the length and the bytes, NULL for an
- * empty value (no allocation). */
-struct mvcc_vblob;
+/* ---- values (kv/mvcc_val.c) -------------------------------------------------------------
+ * A value is reached only through these calls. Its reference is 0 for an empty value, a
+ * heap copy of the bytes (a pointer, low bit 0) from when it is written until the caller
+ * says where it lives in a file (mvcc_val_settle), then that place (loc << 1 | 1), read back
+ * through the store's reader into the read buffer. The length is the revision's vlen. */
 struct mvcc_vref {
-	struct mvcc_vblob *blob;
+	uint64_t v;
 };
+struct mvcc_rev;
 
-/* Copies len bytes into a new value. Returns 0 or -ENOMEM. */
-int mvcc_val_make(struct mvcc *s, struct mvcc_vref *out, const uint8_t *p, size_t len);
-void mvcc_val_drop(struct mvcc *s, struct mvcc_vref v);
-struct mvcc_bytes mvcc_val_bytes(struct mvcc_vref v);
+/* Copies len bytes into a new heap value of r. Returns 0 or -ENOMEM. */
+int mvcc_val_make(struct mvcc *s, struct mvcc_rev *r, const uint8_t *p, size_t len);
+void mvcc_val_drop(struct mvcc *s, struct mvcc_rev *r);
+/* The bytes of r's value: the heap copy, or read into the read buffer. Returns 0, or the
+ * reader's error (-EIO...) or -ENOMEM with *out empty. */
+int mvcc_val_get(struct mvcc *s, const struct mvcc_rev *r, struct mvcc_bytes *out);
+/* mvcc_restore_rec's value v for r: left in place (mvcc_restore_in_place) or copied.
+ * Returns 0, -ENOMEM or MVCC_EARG. */
+int mvcc_val_restore(struct mvcc *s, struct mvcc_rev *r, struct mvcc_bytes v);
+
+/* The read buffer: chunks of bytes read from files, kept until released to a mark. */
+struct mvcc_rdchunk {
+	struct mvcc_rdchunk *next;	/* the older chunk */
+	size_t used, cap;
+	uint8_t data[];
+};
+struct mvcc_rdmark {
+	struct mvcc_rdchunk *chunk;
+	size_t used;
+};
+static inline struct mvcc_rdmark mvcc_rd_mark(const struct mvcc *s);
+/* Frees what was read after mark m. */
+void mvcc_rd_release(struct mvcc *s, struct mvcc_rdmark m);
+/* Empties the read buffer: the start of a call whose results may hold values. */
+void mvcc_rd_reset(struct mvcc *s);
 
 /* ---- per-key history -------------------------------------------------------------------- */
 struct mvcc_rev {
@@ -30,7 +52,8 @@ struct mvcc_rev {
 	int64_t version;	/* 0 for a tombstone */
 	int64_t lease;
 	uint32_t sub;
-	uint32_t tomb;		/* this revision deleted the key */
+	uint32_t tomb : 1;	/* this revision deleted the key */
+	uint32_t vlen : 31;	/* the value's length */
 	struct mvcc_vref val;
 };
 
@@ -55,8 +78,12 @@ void mvcc_key_append(struct mvcc *s, struct mvcc_key *k, const struct mvcc_rev *
 const struct mvcc_rev *mvcc_key_at(const struct mvcc_key *k, int64_t at);
 /* Index in k->revs of revision (main, sub), or -1. */
 long mvcc_key_find(const struct mvcc_key *k, int64_t main, uint32_t sub);
-/* The kv of k as of revision r (a tombstone gives the key and mod revision only). */
-void mvcc_key_kv(const struct mvcc_key *k, const struct mvcc_rev *r, struct mvcc_kv *out);
+/* The kv of k as of revision r (a tombstone gives the key and mod revision only); a value
+ * kept in a file is read into the read buffer. Returns 0 or mvcc_val_get's error. */
+int mvcc_key_kv(struct mvcc *s, const struct mvcc_key *k, const struct mvcc_rev *r,
+		struct mvcc_kv *out);
+/* The same without the value. */
+void mvcc_key_meta(const struct mvcc_key *k, const struct mvcc_rev *r, struct mvcc_kv *out);
 int mvcc_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 
 /* ---- the index: a B+-tree of key pointers ----------------------------------------------
@@ -124,7 +151,21 @@ struct mvcc {
 	size_t txn_start;		/* log index of the open transaction's first change */
 	mvcc_event_fn *observer;
 	void *observer_ctx;
+	mvcc_read_fn *reader;		/* values kept in files (mvcc_set_reader) */
+	void *reader_ctx;
+	size_t file_bytes;		/* bytes of the values kept there */
+	uint64_t read_errors;		/* values an event could not carry */
+	struct mvcc_rdchunk *rd;	/* the read buffer, newest chunk first */
+	const uint8_t *inplace;		/* mvcc_restore_in_place */
+	size_t inplace_len;
+	uint64_t inplace_loc;
 };
+
+static inline struct mvcc_rdmark mvcc_rd_mark(const struct mvcc *s)
+{
+	struct mvcc_rdmark m = { s->rd, s->rd ? s->rd->used : 0 };
+	return m;
+}
 
 /* Sized allocation through s->a, counted in s->bytes. mvcc_mem_grow keeps *p on failure. */
 void *mvcc_mem_alloc(struct mvcc *s, size_t size);
@@ -167,8 +208,10 @@ static inline const struct mvcc_rev *mvcc_key_live(const struct mvcc_key *k, int
 void mvcc_undo(struct mvcc *s, size_t mark);
 /* Ensures room for n more log entries. Returns 0 or -ENOMEM. */
 int mvcc_log_reserve(struct mvcc *s, size_t n);
-/* Fills an event for log entry e (committed). */
-void mvcc_log_event(const struct mvcc_logent *e, struct mvcc_event *ev);
+/* Fills an event for log entry e (committed). Returns 0 or mvcc_val_get's error. */
+int mvcc_log_event(struct mvcc *s, const struct mvcc_logent *e, struct mvcc_event *ev);
+/* The log entry of key revision (main, sub), or NULL. */
+const struct mvcc_logent *mvcc_log_find(const struct mvcc *s, int64_t main, uint32_t sub);
 
 int mvcc_range_in(struct mvcc *s, const struct mvcc_range_req *req, struct mvcc_range_res *res);
 int mvcc_put_in(struct mvcc *s, const struct mvcc_put_req *req, struct mvcc_put_res *res);

@@ -38,7 +38,7 @@ struct mvcc_key *mvcc_key_new(struct mvcc *s, struct mvcc_bytes key)
 void mvcc_key_free(struct mvcc *s, struct mvcc_key *k)
 {
 	for (uint32_t i = 0; i < k->nrev; i++)
-		mvcc_val_drop(s, k->revs[i].val);
+		mvcc_val_drop(s, &k->revs[i]);
 	s->nrevs -= k->nrev;
 	mvcc_mem_free(s, k->revs, k->cap * sizeof(k->revs[0]));
 	mvcc_mem_free(s, k, sizeof(*k) + k->len);
@@ -105,7 +105,7 @@ long mvcc_key_find(const struct mvcc_key *k, int64_t main, uint32_t sub)
 	return -1;
 }
 
-void mvcc_key_kv(const struct mvcc_key *k, const struct mvcc_rev *r, struct mvcc_kv *out)
+void mvcc_key_meta(const struct mvcc_key *k, const struct mvcc_rev *r, struct mvcc_kv *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->key.p = k->bytes;
@@ -113,10 +113,16 @@ void mvcc_key_kv(const struct mvcc_key *k, const struct mvcc_rev *r, struct mvcc
 	out->mod_revision = r->main;
 	if (r->tomb)
 		return;
-	out->value = mvcc_val_bytes(r->val);
 	out->create_revision = r->create;
 	out->version = r->version;
 	out->lease = r->lease;
+}
+
+int mvcc_key_kv(struct mvcc *s, const struct mvcc_key *k, const struct mvcc_rev *r,
+		struct mvcc_kv *out)
+{
+	mvcc_key_meta(k, r, out);
+	return r->tomb ? 0 : mvcc_val_get(s, r, &out->value);
 }
 
 /* ---- ranges ---------------------------------------------------------------------------- */
@@ -172,41 +178,4 @@ int mvcc_read_rev(const struct mvcc *s, int64_t want, int64_t view, int64_t *at)
 		return MVCC_ECOMPACTED;
 	*at = want;
 	return 0;
-}
-
-/* ---- values ---------------------------------------------------------------------------- */
-
-struct mvcc_vblob {
-	uint32_t len;
-	uint8_t data[];
-};
-
-int mvcc_val_make(struct mvcc *s, struct mvcc_vref *out, const uint8_t *p, size_t len)
-{
-	out->blob = NULL;
-	if (!len)
-		return 0;
-	out->blob = mvcc_mem_alloc(s, sizeof(struct mvcc_vblob) + len);
-	if (!out->blob)
-		return -ENOMEM;
-	out->blob->len = (uint32_t)len;
-	memcpy(out->blob->data, p, len);
-	return 0;
-}
-
-void mvcc_val_drop(struct mvcc *s, struct mvcc_vref v)
-{
-	if (v.blob)
-		mvcc_mem_free(s, v.blob, sizeof(struct mvcc_vblob) + v.blob->len);
-}
-
-struct mvcc_bytes mvcc_val_bytes(struct mvcc_vref v)
-{
-	struct mvcc_bytes b = { NULL, 0 };
-
-	if (v.blob) {
-		b.p = v.blob->data;
-		b.len = v.blob->len;
-	}
-	return b;
 }

@@ -98,29 +98,50 @@ static bool needs_all(const struct mvcc_range_req *q)
 	       q->max_create_revision;
 }
 
-/* Fills up to cap kvs of the span at revision at, filtered as q says when all is set. */
-static size_t collect(struct mvcc *s, const struct mvcc_span *sp, int64_t at,
-		      const struct mvcc_range_req *q, bool all, struct mvcc_kv *kvs, size_t cap)
+/* Fills up to cap kvs of the span at revision at, filtered as q says when all is set;
+ * their values only when a sort needs them. Returns how many, or an error. */
+static long collect(struct mvcc *s, const struct mvcc_span *sp, int64_t at,
+		    const struct mvcc_range_req *q, bool all, struct mvcc_kv *kvs, size_t cap)
 {
+	bool values = q->sort_target == MVCC_SORT_VALUE;
 	const struct mvcc_rev *r;
 	struct mvcc_key *k;
 	size_t n = 0;
+	int rc;
 
 	for (struct mvcc_pos pos = mvcc_span_begin(s, sp); n < cap && (k = mvcc_span_key(sp, pos));
 	     mvcc_bt_next(&pos)) {
 		if (!(r = mvcc_key_live(k, at)))
 			continue;
-		mvcc_key_kv(k, r, &kvs[n]);
-		if (!all || !filtered_out(q, &kvs[n]))
-			n++;
+		mvcc_key_meta(k, r, &kvs[n]);
+		if (all && filtered_out(q, &kvs[n]))
+			continue;
+		if (values && (rc = mvcc_val_get(s, r, &kvs[n].value)))
+			return rc;
+		n++;
 	}
-	return n;
+	return (long)n;
+}
+
+/* The values of the kvs chosen, read after sorting and the limit so that no more are
+ * read than are returned. */
+static int fill_values(struct mvcc *s, int64_t at, struct mvcc_kv *kvs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct mvcc_key *k = mvcc_bt_get(&s->index, kvs[i].key.p, kvs[i].key.len);
+		const struct mvcc_rev *r = k ? mvcc_key_live(k, at) : NULL;
+		int rc = r ? mvcc_val_get(s, r, &kvs[i].value) : -EIO;
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 int mvcc_range_in(struct mvcc *s, const struct mvcc_range_req *q, struct mvcc_range_res *res)
 {
 	int64_t view = mvcc_view_rev(s), at;
 	size_t count = 0, limit, cap, n;
+	long got;
 	struct mvcc_span sp;
 	struct mvcc_key *k;
 	bool all = needs_all(q);
@@ -146,7 +167,12 @@ int mvcc_range_in(struct mvcc *s, const struct mvcc_range_req *q, struct mvcc_ra
 	cap = all || limit > count ? count : limit;
 	if (!(res->kvs = mvcc_res_alloc(s, cap * sizeof(res->kvs[0]))))
 		return -ENOMEM;
-	n = collect(s, &sp, at, q, all, res->kvs, cap);
+	got = collect(s, &sp, at, q, all, res->kvs, cap);
+	if (got < 0) {
+		mvcc_range_res_free(s, res);
+		return (int)got;
+	}
+	n = (size_t)got;
 	if (all) {
 		struct order o = { q->sort_order, q->sort_target };
 		if (o.dir == MVCC_SORT_NONE && o.target != MVCC_SORT_KEY)
@@ -156,8 +182,13 @@ int mvcc_range_in(struct mvcc *s, const struct mvcc_range_req *q, struct mvcc_ra
 	}
 	res->more = (all ? n : count) > limit;
 	res->n = n < limit ? n : limit;
-	for (size_t i = 0; q->keys_only && i < res->n; i++)
-		res->kvs[i].value = (struct mvcc_bytes){ NULL, 0 };
+	if (q->keys_only) {
+		for (size_t i = 0; i < res->n; i++)
+			res->kvs[i].value = (struct mvcc_bytes){ NULL, 0 };
+	} else if (q->sort_target != MVCC_SORT_VALUE && (rc = fill_values(s, at, res->kvs, res->n))) {
+		mvcc_range_res_free(s, res);
+		return rc;
+	}
 	return 0;
 }
 
@@ -218,9 +249,18 @@ bool mvcc_txn_compare(struct mvcc *s, const struct mvcc_compare *c)
 		if (!(r = mvcc_key_live(k, at)))
 			continue;
 		any = true;
-		mvcc_key_kv(k, r, &kv);
-		if (!compare_one(c, &kv))
+		mvcc_key_meta(k, r, &kv);
+		if (c->target == MVCC_TARGET_VALUE) {
+			struct mvcc_rdmark m = mvcc_rd_mark(s);
+			bool ok = !mvcc_val_get(s, r, &kv.value) && compare_one(c, &kv);
+			/* a value that cannot be read fails the compare (and is counted) */
+			s->read_errors += kv.value.len != r->vlen;
+			mvcc_rd_release(s, m);
+			if (!ok)
+				return false;
+		} else if (!compare_one(c, &kv)) {
 			return false;
+		}
 	}
 	if (any)
 		return true;

@@ -10,10 +10,11 @@ size_t mvcc_rec_count(const struct mvcc *s)
 	return s->nlog;
 }
 
-int mvcc_rec_at(const struct mvcc *s, size_t i, struct mvcc_rec *out)
+int mvcc_rec_at(struct mvcc *s, size_t i, struct mvcc_rec *out)
 {
 	const struct mvcc_logent *e;
 	const struct mvcc_rev *r;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (s->in_txn)
@@ -22,10 +23,11 @@ int mvcc_rec_at(const struct mvcc *s, size_t i, struct mvcc_rec *out)
 		return MVCC_EARG;
 	e = &s->log[i];
 	r = &e->key->revs[mvcc_key_find(e->key, e->main, e->sub)];
-	mvcc_key_kv(e->key, r, &out->kv);
+	mvcc_rd_reset(s);
+	rc = mvcc_key_kv(s, e->key, r, &out->kv);
 	out->sub = r->sub;
 	out->tomb = r->tomb != 0;
-	return 0;
+	return rc;
 }
 
 /* A revision may start a new revision above the current one, or continue the last one
@@ -81,10 +83,10 @@ int mvcc_restore_rec(struct mvcc *s, const struct mvcc_rec *r)
 		return rc;
 	if (mvcc_log_reserve(s, 1))
 		return -ENOMEM;
-	if (!r->tomb && mvcc_val_make(s, &nr.val, r->kv.value.p, r->kv.value.len))
-		return -ENOMEM;
+	if (!r->tomb && (rc = mvcc_val_restore(s, &nr, r->kv.value)))
+		return rc;
 	if (rec_key(s, r->kv.key, &k)) {
-		mvcc_val_drop(s, nr.val);
+		mvcc_val_drop(s, &nr);
 		return -ENOMEM;
 	}
 	nr.main = r->kv.mod_revision;

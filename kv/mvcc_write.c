@@ -61,12 +61,16 @@ int mvcc_put_in(struct mvcc *s, const struct mvcc_put_req *req, struct mvcc_put_
 	rc = put_check(req, k ? &old : NULL);
 	if (rc)
 		return rc;
-	if (req->ignore_value)
-		val = mvcc_val_bytes(old.val);
-	if (mvcc_log_reserve(s, 1) || mvcc_val_make(s, &r.val, val.p, val.len))
+	if (req->ignore_value && (rc = mvcc_val_get(s, &old, &val)))
+		return rc;
+	if (req->prev_kv && live && (rc = mvcc_key_kv(s, k, &old, &res->prev))) {
+		memset(&res->prev, 0, sizeof(res->prev));
+		return rc;
+	}
+	if (mvcc_log_reserve(s, 1) || mvcc_val_make(s, &r, val.p, val.len))
 		return -ENOMEM;
 	if (put_target(s, req, &k)) {
-		mvcc_val_drop(s, r.val);
+		mvcc_val_drop(s, &r);
 		return -ENOMEM;
 	}
 	r.main = s->rev + 1;
@@ -74,10 +78,7 @@ int mvcc_put_in(struct mvcc *s, const struct mvcc_put_req *req, struct mvcc_put_
 	r.create = live ? old.create : r.main;
 	r.version = live ? old.version + 1 : 1;
 	r.lease = req->ignore_lease ? old.lease : req->lease;
-	if (req->prev_kv && live) {
-		res->has_prev = true;
-		mvcc_key_kv(k, &old, &res->prev);
-	}
+	res->has_prev = req->prev_kv && live;
 	mvcc_key_append(s, k, &r);
 	res->revision = r.main;
 	return 0;
@@ -102,6 +103,7 @@ int mvcc_delete_in(struct mvcc *s, const struct mvcc_delete_req *req,
 	struct mvcc_kv *prev = NULL;
 	struct mvcc_key *k;
 	size_t n, i = 0, mark = s->nlog;
+	int rc;
 
 	memset(res, 0, sizeof(*res));
 	if (!req->key.len)
@@ -123,13 +125,14 @@ int mvcc_delete_in(struct mvcc *s, const struct mvcc_delete_req *req,
 		struct mvcc_rev old = k->revs[k->nrev - 1], r = { 0 };
 		if (old.tomb)
 			continue;
-		if (mvcc_key_reserve(s, k)) {
+		rc = mvcc_key_reserve(s, k);
+		if (!rc && prev)
+			rc = mvcc_key_kv(s, k, &old, &prev[i]);
+		if (rc) {
 			mvcc_undo(s, mark);
 			mvcc_res_free(s, prev);
-			return -ENOMEM;
+			return rc;
 		}
-		if (prev)
-			mvcc_key_kv(k, &old, &prev[i]);
 		r.main = s->rev + 1;
 		r.sub = next_sub(s);
 		r.tomb = 1;

@@ -127,6 +127,7 @@ static int catch_up(struct svc_wal *sw)
 	struct mvcc *s = sw->svc->store;
 	struct wal_buf *b = wal_pending(sw->w);
 	int64_t c = mvcc_compacted(s), before = sw->logged;
+	size_t from;
 	int rc;
 
 	if (sw->need_snap)
@@ -146,7 +147,9 @@ static int catch_up(struct svc_wal *sw)
 		sw->logged_compacted = c;
 		sw->since_snap++;
 	}
+	from = b->len;
 	rc = wal_pull(s, &sw->logged, b);
+	wal_settle(sw->w, s, from);	/* whole records, even after an error */
 	sw->since_snap += (uint64_t)(sw->logged - before);
 	if (rc == WAL_EGAP) {
 		log_warnx("kv: revision %" PRId64 " cannot be logged; a snapshot will cover it",

@@ -274,7 +274,14 @@ int wal_sync(struct wal *w, int64_t rev);
  * segments. Returns 0 or a negative code (the log stays as good as before). */
 int wal_snapshot(struct wal *w, struct mvcc *s, const struct wal_leases *l);
 void wal_get_stats(const struct wal *w, struct wal_stats *out);
-/* Closes the files (pending records are not written: call wal_sync first). NULL: no-op. */
+/* The store's values stay in the log: wal_open makes the log the store's value reader
+ * (mvcc_set_reader), the values replayed are read from the files they were found in, and
+ * after a snapshot from it. wal_settle is for the REV records appended to the pending
+ * buffer from byte from on (by wal_pull): their values are read from where those records
+ * are written (from the buffer until then) and the store's copies are freed. */
+void wal_settle(struct wal *w, struct mvcc *s, size_t from);
+/* Closes the files (pending records are not written: call wal_sync first) and takes the
+ * reader from the store, which must not read a value after this. NULL: no-op. */
 void wal_close(struct wal *w);
 
 #endif

@@ -1,0 +1,266 @@
+/* The MVCC store with its values kept in a "file" (a buffer here): settling frees the heap
+ * copies, and every read path (Range with limit, sort and keys-only, prev_kv, ignore_value,
+ * events, history, compares, HashKV, restore in place) gets the same bytes back through the
+ * reader, reading no more than it returns; a reader that fails fails the call. */
+#include <errno.h>
+#include <string.h>
+
+#include "../testutil.h"
+#include "mvcctest.h"
+
+/* The file: values appended at their place; loc = offset (never 0: it starts at 16). */
+static uint8_t file[1 << 20];
+static size_t flen = 16;
+static long reads;
+static bool fail_reads;
+
+static int reader(void *ctx, uint64_t loc, uint8_t *dst, size_t len)
+{
+	(void)ctx;
+	reads++;
+	if (fail_reads)
+		return -EIO;
+	if (loc + len > flen)
+		return -EINVAL;
+	memcpy(dst, file + loc, len);
+	return 0;
+}
+
+static struct mvcc *new_store(void)
+{
+	struct mvcc *s = mvcct_new();
+	mvcc_set_reader(s, reader, NULL);
+	return s;
+}
+
+/* Puts key=value and moves the value to the file. */
+static void put_file(struct mvcc *s, const char *key, const char *value)
+{
+	size_t n = strlen(value);
+
+	TU_EQ_INT(mvcct_put(s, key, value), 0);
+	memcpy(file + flen, value, n);
+	TU_EQ_INT(mvcc_val_settle(s, mvcc_rev(s), 0, flen), 0);
+	flen += n;
+}
+
+static void test_settle_frees(void)
+{
+	struct mvcc *s = new_store();
+	struct mvcc_stats st0, st1;
+	long held;
+
+	TU_EQ_INT(mvcct_put(s, "a", "hello"), 0);
+	mvcc_stats(s, &st0);
+	held = mvcct_mem.outstanding;
+	memcpy(file + flen, "hello", 5);
+	TU_EQ_INT(mvcc_val_settle(s, 2, 0, flen), 0);
+	flen += 5;
+	TU_EQ_INT(mvcct_mem.outstanding, held - 1);	/* the heap copy went */
+	mvcc_stats(s, &st1);
+	TU_EQ_INT(st1.bytes, st0.bytes);		/* dbSize counts it still */
+	TU_EQ_INT(mvcc_file_bytes(s), 5);
+	TU_EQ_STR(mvcct_val(s, "a"), "hello");
+	/* what cannot be settled */
+	TU_EQ_INT(mvcc_val_settle(s, 2, 0, 0), MVCC_EARG);
+	TU_EQ_INT(mvcc_val_settle(s, 2, 1, 100), MVCC_ENOTFOUND);
+	TU_EQ_INT(mvcc_val_settle(s, 9, 0, 100), MVCC_ENOTFOUND);
+	TU_EQ_INT(mvcct_del(s, "a", NULL), 1);
+	TU_EQ_INT(mvcc_val_settle(s, 3, 0, 100), MVCC_ENOTFOUND);	/* a tombstone */
+	TU_EQ_INT(mvcct_put(s, "e", NULL), 0);
+	TU_EQ_INT(mvcc_val_settle(s, 4, 0, 100), MVCC_ENOTFOUND);	/* empty */
+	TU_EQ_INT(mvcc_compact(s, 4), 0);
+	TU_EQ_INT(mvcc_file_bytes(s), 0);
+	mvcc_free(s);
+	TU_EQ_INT(mvcct_mem.outstanding, 0);
+}
+
+static void test_range_reads_what_it_returns(void)
+{
+	struct mvcc *s = new_store();
+	uint8_t zero = 0;
+	struct mvcc_range_req q = { .key = { &zero, 1 }, .range_end = { &zero, 1 } };
+	struct mvcc_range_res r;
+	char k[8], v[1100];
+
+	/* 300 values of about 1 KiB: more than one chunk of the read buffer */
+	for (int i = 0; i < 300; i++) {
+		snprintf(k, sizeof(k), "k%03d", i);
+		memset(v, 'a' + i % 26, 1000 + (size_t)i % 50);
+		v[1000 + i % 50] = 0;
+		put_file(s, k, v);
+	}
+	reads = 0;
+	TU_EQ_INT(mvcc_range(s, &q, &r), 0);
+	TU_EQ_INT(r.n, 300);
+	TU_EQ_INT(reads, 300);
+	for (size_t i = 0; i < r.n; i++) {
+		TU_EQ_INT(r.kvs[i].value.len, 1000 + i % 50);
+		TU_CHECK(r.kvs[i].value.p[0] == 'a' + i % 26 &&
+			 r.kvs[i].value.p[r.kvs[i].value.len - 1] == 'a' + i % 26);
+	}
+	mvcc_range_res_free(s, &r);
+
+	reads = 0;
+	q.limit = 2;
+	TU_EQ_INT(mvcc_range(s, &q, &r), 0);
+	TU_EQ_INT(r.n, 2);
+	TU_EQ_INT(reads, 2);
+	mvcc_range_res_free(s, &r);
+
+	reads = 0;
+	q.sort_target = MVCC_SORT_MOD;
+	q.sort_order = MVCC_SORT_DESCEND;
+	TU_EQ_INT(mvcc_range(s, &q, &r), 0);
+	TU_EQ_INT(reads, 2);	/* sorted on metadata: values of the two returned only */
+	TU_CHECK(mvcct_eq(r.kvs[0].key, "k299"));
+	TU_EQ_INT(r.kvs[0].value.len, 1000 + 299 % 50);
+	mvcc_range_res_free(s, &r);
+
+	reads = 0;
+	q.sort_target = MVCC_SORT_VALUE;
+	TU_EQ_INT(mvcc_range(s, &q, &r), 0);
+	TU_EQ_INT(reads, 300);	/* sorted on values: all of them */
+	TU_EQ_INT(r.kvs[0].value.p[0], 'z');
+	mvcc_range_res_free(s, &r);
+
+	reads = 0;
+	q.sort_target = MVCC_SORT_KEY;
+	q.sort_order = MVCC_SORT_NONE;
+	q.keys_only = true;
+	TU_EQ_INT(mvcc_range(s, &q, &r), 0);
+	TU_EQ_INT(reads, 0);
+	TU_EQ_INT(r.kvs[0].value.len, 0);
+	mvcc_range_res_free(s, &r);
+
+	q.keys_only = false;
+	fail_reads = true;
+	TU_EQ_INT(mvcc_range(s, &q, &r), -EIO);
+	TU_EQ_INT(r.n, 0);
+	TU_CHECK(r.kvs == NULL);
+	fail_reads = false;
+	mvcc_free(s);
+	TU_EQ_INT(mvcct_mem.outstanding, 0);
+}
+
+static void test_writes_and_events(void)
+{
+	struct mvcc *s = new_store();
+	struct mvcct_evlog log = { .n = 0 };
+	struct mvcc_put_req pr = { .key = mvcct_b("a"), .prev_kv = true, .ignore_value = true };
+	struct mvcc_put_res res;
+	struct mvcc_delete_req dr = { .key = mvcct_b("a"), .prev_kv = true };
+	struct mvcc_delete_res dres;
+	int64_t next;
+
+	put_file(s, "a", "first");
+	mvcc_set_observer(s, mvcct_record, &log);
+	/* ignore_value keeps the value read back from the file; prev_kv carries it too */
+	TU_EQ_INT(mvcc_put(s, &pr, &res), 0);
+	TU_CHECK(res.has_prev && mvcct_eq(res.prev.value, "first"));
+	TU_EQ_STR(mvcct_val(s, "a"), "first");
+	TU_EQ_INT(log.n, 1);
+	TU_EQ_STR(log.ev[0].value, "first");
+	TU_EQ_STR(log.ev[0].prev_value, "first");
+	/* rev 3's value is a heap copy again until settled */
+	memcpy(file + flen, "first", 5);
+	TU_EQ_INT(mvcc_val_settle(s, 3, 0, flen), 0);
+	flen += 5;
+	TU_EQ_INT(mvcc_delete(s, &dr, &dres), 0);
+	TU_EQ_INT(dres.n_prev, 1);
+	TU_CHECK(mvcct_eq(dres.prev_kvs[0].value, "first"));
+	mvcc_delete_res_free(s, &dres);
+	TU_EQ_STR(log.ev[1].prev_value, "first");
+
+	/* history from the file, and a failed read stops it */
+	log.n = 0;
+	TU_EQ_INT(mvcc_history(s, mvcct_b("a"), mvcct_b(NULL), 2, 0, mvcct_record, &log, &next), 3);
+	TU_EQ_STR(log.ev[0].value, "first");
+	TU_EQ_STR(log.ev[1].prev_value, "first");
+	TU_EQ_STR(log.ev[2].prev_value, "first");
+	fail_reads = true;
+	TU_EQ_INT(mvcc_history(s, mvcct_b("a"), mvcct_b(NULL), 2, 0, mvcct_record, &log, &next),
+		  -EIO);
+	/* a live event whose prev cannot be read goes without it, counted */
+	put_file(s, "b", "x");
+	log.n = 0;
+	TU_EQ_INT(mvcct_put(s, "b", "y"), 0);
+	TU_EQ_INT(log.n, 1);
+	TU_CHECK(!log.ev[0].has_prev);
+	TU_EQ_INT(mvcc_read_errors(s), 1);
+	fail_reads = false;
+	mvcc_free(s);
+	TU_EQ_INT(mvcct_mem.outstanding, 0);
+}
+
+static void test_compare_and_hash(void)
+{
+	struct mvcc *s = new_store(), *h = mvcct_new();
+	struct mvcc_compare c = { .result = MVCC_CMP_EQUAL, .target = MVCC_TARGET_VALUE,
+				  .key = mvcct_b("k"), .value = mvcct_b("v1") };
+	struct mvcc_hash a, b;
+
+	put_file(s, "k", "v1");
+	put_file(s, "j", "v2");
+	TU_EQ_INT(mvcct_put(h, "k", "v1"), 0);
+	TU_EQ_INT(mvcct_put(h, "j", "v2"), 0);
+	TU_CHECK(mvcc_txn_compare(s, &c));
+	c.value = mvcct_b("v2");
+	TU_CHECK(!mvcc_txn_compare(s, &c));
+	TU_EQ_INT(mvcc_hash_kv(s, 0, &a), 0);
+	TU_EQ_INT(mvcc_hash_kv(h, 0, &b), 0);
+	TU_EQ_INT(a.hash, b.hash);
+	fail_reads = true;
+	c.value = mvcct_b("v1");
+	TU_CHECK(!mvcc_txn_compare(s, &c));	/* unreadable: not equal, and counted */
+	TU_EQ_INT(mvcc_read_errors(s), 1);
+	TU_EQ_INT(mvcc_hash_kv(s, 0, &a), -EIO);
+	fail_reads = false;
+	mvcc_free(s);
+	mvcc_free(h);
+	TU_EQ_INT(mvcct_mem.outstanding, 0);
+}
+
+static void test_restore_in_place(void)
+{
+	struct mvcc *s = new_store(), *c = new_store();
+	static const uint8_t img[] = "....the-value....";
+	struct mvcc_stats sa, sc;
+	struct mvcc_rec r = {
+		.kv = { .key = mvcct_b("k"), .value = { img + 4, 9 }, .create_revision = 2,
+			.mod_revision = 2, .version = 1 },
+	};
+
+	memcpy(file + 1000, img, sizeof(img));
+	mvcc_restore_in_place(s, img, sizeof(img), 1000);
+	TU_EQ_INT(mvcc_restore_rec(s, &r), 0);
+	TU_EQ_INT(mvcc_restore_rec(c, &r), 0);	/* c copies it */
+	TU_EQ_INT(mvcc_file_bytes(s), 9);
+	TU_EQ_INT(mvcc_file_bytes(c), 0);
+	mvcc_stats(s, &sa);
+	mvcc_stats(c, &sc);
+	TU_EQ_INT(sa.bytes, sc.bytes);			/* the same dbSize */
+	TU_EQ_INT(sc.bytes - (sa.bytes - 9), 9);	/* but 9 bytes less memory */
+	mvcc_restore_in_place(s, NULL, 0, 0);
+	r.kv.mod_revision = 3;	/* a value outside the range is copied */
+	r.kv.value = mvcct_b("copied");
+	TU_EQ_INT(mvcc_restore_rec(s, &r), 0);
+	TU_EQ_INT(mvcc_file_bytes(s), 9);
+	TU_EQ_STR(mvcct_val(s, "k"), "copied");
+	struct mvcc_kv kv;
+	TU_EQ_INT(mvcct_get(s, "k", 2, &kv), 1);
+	TU_CHECK(mvcct_eq(kv.value, "the-value"));
+	mvcc_free(s);
+	mvcc_free(c);
+	TU_EQ_INT(mvcct_mem.outstanding, 0);
+}
+
+int main(void)
+{
+	TU_RUN(test_settle_frees);
+	TU_RUN(test_range_reads_what_it_returns);
+	TU_RUN(test_writes_and_events);
+	TU_RUN(test_compare_and_hash);
+	TU_RUN(test_restore_in_place);
+	return TU_EXIT();
+}
