@@ -116,10 +116,14 @@ int svc_wal_hold(struct grpc_call *call, const uint8_t *msg, size_t len);
 /* mvcc_compact through the log: the only way to compact the store. Returns as it does. */
 int svc_wal_compact(struct kv_service *svc, int64_t rev);
 /* The NOSPACE alarm: true while raised. The refusers finish the call with etcd's error and
- * return 1 when it must be refused (a Put; a Txn with a top-level put), else 0. A
- * LeaseGrant is refused too: check svc_nospace. */
+ * return 1 when it must be refused, else 0: a Put, a Txn with a top-level put, a LeaseGrant
+ * while the alarm is raised, or one whose cost (etcd's: 256 + key + value for a put, the
+ * larger branch's puts for a txn, 64 for a grant) would take the store past
+ * --quota-backend-bytes, which raises the alarm. */
 bool svc_nospace(const struct kv_service *svc);
-int svc_refuse_put(struct kv_service *svc, struct grpc_call *call);
+#define SVC_COST_PUT(key, value) (256 + (key) + (value))
+#define SVC_COST_LEASE 64
+int svc_refuse_put(struct kv_service *svc, struct grpc_call *call, size_t cost);
 int svc_refuse_txn(struct kv_service *svc, struct grpc_call *call,
 		   const struct kvm_txn_request *t);
 /* Maintenance/Alarm: carries out req; out gets up to max alarms for the response. */

@@ -144,7 +144,7 @@ void svc_put(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
 	struct kvm_put_response res;
 	int64_t rev = 0;
 	svc_arena_init(&a);
-	if (decode(call, KVM_PUT_REQUEST, msg, len, &p, &a) == 0 && !svc_refuse_put(svc, call)) {
+	if (decode(call, KVM_PUT_REQUEST, msg, len, &p, &a) == 0 && !svc_refuse_put(svc, call, SVC_COST_PUT(p.key.len, p.value.len))) {
 		int rc = do_put(svc, 0, &p, &res, &a, &rev);
 		struct kvm_header h = svc_header(svc, rev);
 		res.header = &h;

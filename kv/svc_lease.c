@@ -351,7 +351,7 @@ void svc_lease_grant(struct grpc_call *call, const uint8_t *msg, size_t len, voi
 	svc_arena_init(&a);
 	/* with the NOSPACE alarm raised, etcd refuses grants as it refuses puts */
 	if (svc_decode(call, KVM_LEASE_GRANT_REQUEST, msg, len, &req, &a) == 0 &&
-	    !svc_refuse_put(svc, call)) {
+	    !svc_refuse_put(svc, call, SVC_COST_LEASE)) {
 		uint64_t now = due(svc);
 		struct lease_info li;
 		int rc = lease_grant(svc->leases, req.id, req.ttl, now, &li);

@@ -18,12 +18,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../lib/log.h"
 #include "svc_int.h"
 #include "wal.h"
 
 #define RETRY_MS 1000
+#define WAL_PATH_MAX 512
+#define QUOTA_DEFAULT ((int64_t)2 << 30)	/* etcd's, for --quota-backend-bytes 0 */
 #define SNAP_RETRY_MS 10000
 #define ALARMS_MAX 8
 #define NOSPACE_TEXT "etcdserver: mvcc: database space exceeded"
@@ -52,7 +55,86 @@ struct svc_wal {
 	uint64_t snapshot_count, since_snap, snap_after_ms;
 	struct kvm_alarm_member alarms[ALARMS_MAX];
 	size_t n_alarms;
+	int64_t quota;			/* --quota-backend-bytes */
+	char alarm_path[WAL_PATH_MAX];	/* DATA_DIR/member/alarms: they survive restarts */
 };
+
+/* ---- alarms, kept in DATA_DIR/member/alarms ----------------------------------------------
+ * One line per alarm: the member ID in hex and the alarm's name ("NOSPACE", "CORRUPT"),
+ * written whole to a temporary file, synced and renamed over the old one. */
+
+static const char *alarm_name(uint32_t a)
+{
+	return a == KVM_ALARM_NOSPACE ? "NOSPACE" : a == KVM_ALARM_CORRUPT ? "CORRUPT" : NULL;
+}
+
+static void alarms_save(struct svc_wal *sw)
+{
+	char tmp[WAL_PATH_MAX + 8];
+	FILE *f;
+	int rc = 0;
+
+	if (!sw->alarm_path[0])
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", sw->alarm_path);
+	f = fopen(tmp, "we");
+	if (!f) {
+		log_warn("kv: %s", tmp);
+		return;
+	}
+	for (size_t i = 0; i < sw->n_alarms; i++)
+		if (alarm_name(sw->alarms[i].alarm))
+			fprintf(f, "%016llx %s\n", (unsigned long long)sw->alarms[i].member_id,
+				alarm_name(sw->alarms[i].alarm));
+	if (fflush(f) != 0 || fdatasync(fileno(f)) < 0)
+		rc = -errno;
+	if (fclose(f) != 0 && !rc)
+		rc = -errno;
+	if (!rc && rename(tmp, sw->alarm_path) < 0)
+		rc = -errno;
+	if (rc) {
+		log_warnx("kv: %s: cannot keep the alarms: %s; they hold until the next restart",
+			  sw->alarm_path, strerror(-rc));
+		unlink(tmp);
+	}
+}
+
+/* Reads the alarms back; a line that is not one is an error naming the file and line. */
+static int alarms_load(struct svc_wal *sw, char *err, size_t errlen)
+{
+	FILE *f = fopen(sw->alarm_path, "re");
+	char line[128], name[32];
+	unsigned long long id;
+	int n = 0, rc = 0;
+
+	if (!f) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", sw->alarm_path, strerror(errno));
+		return -errno;
+	}
+	while (!rc && fgets(line, sizeof(line), f)) {
+		char extra;
+		uint32_t a = KVM_ALARM_NONE;
+		n++;
+		if (sscanf(line, "%16llx %31s %c", &id, name, &extra) == 2)
+			a = strcmp(name, "NOSPACE") == 0   ? KVM_ALARM_NOSPACE
+			    : strcmp(name, "CORRUPT") == 0 ? KVM_ALARM_CORRUPT
+							   : KVM_ALARM_NONE;
+		if (a == KVM_ALARM_NONE || sw->n_alarms == ALARMS_MAX) {
+			snprintf(err, errlen, "%s:%d: expected \"MEMBER-ID-HEX NOSPACE|CORRUPT\"",
+				 sw->alarm_path, n);
+			rc = -EINVAL;
+		} else {
+			sw->alarms[sw->n_alarms++] = (struct kvm_alarm_member){ id, a };
+		}
+	}
+	fclose(f);
+	if (!rc && sw->n_alarms)
+		log_warnx("kv: %zu alarm(s) raised before the restart are still raised (%s)",
+			  sw->n_alarms, sw->alarm_path);
+	return rc;
+}
 
 /* ---- held replies ---------------------------------------------------------------------- */
 
@@ -210,9 +292,11 @@ static void raise_nospace(struct svc_wal *sw)
 		if (sw->alarms[i].member_id == sw->svc->member_id &&
 		    sw->alarms[i].alarm == KVM_ALARM_NOSPACE)
 			return;
-	if (sw->n_alarms < ALARMS_MAX)
+	if (sw->n_alarms < ALARMS_MAX) {
 		sw->alarms[sw->n_alarms++] = (struct kvm_alarm_member){ sw->svc->member_id,
 									 KVM_ALARM_NOSPACE };
+		alarms_save(sw);
+	}
 }
 
 static void failed(struct svc_wal *sw, int rc)
@@ -367,8 +451,20 @@ bool svc_nospace(const struct kv_service *svc)
 	return false;
 }
 
-int svc_refuse_put(struct kv_service *svc, struct grpc_call *call)
+int svc_refuse_put(struct kv_service *svc, struct grpc_call *call, size_t cost)
 {
+	struct svc_wal *sw = svc->wal;
+	struct mvcc_stats st;
+
+	if (sw && !svc_nospace(svc)) {
+		mvcc_stats(svc->store, &st);
+		if ((uint64_t)st.bytes + cost < (uint64_t)sw->quota)
+			return 0;
+		log_warnx("kv: %s: the store (%zu bytes) would pass --quota-backend-bytes "
+			  "(%lld): NOSPACE alarm raised", svc->name, st.bytes,
+			  (long long)sw->quota);
+		raise_nospace(sw);
+	}
 	if (!svc_nospace(svc))
 		return 0;
 	grpc_finish(call, GRPC_RESOURCE_EXHAUSTED, NOSPACE_TEXT);
@@ -378,13 +474,20 @@ int svc_refuse_put(struct kv_service *svc, struct grpc_call *call)
 int svc_refuse_txn(struct kv_service *svc, struct grpc_call *call,
 		   const struct kvm_txn_request *t)
 {
+	size_t yes = 0, no = 0;
 	bool puts = false;
 
 	for (size_t i = 0; i < t->n_success; i++)
-		puts |= t->success[i].type == KVM_OP_PUT;
+		if (t->success[i].type == KVM_OP_PUT) {
+			puts = true;
+			yes += SVC_COST_PUT(t->success[i].put.key.len, t->success[i].put.value.len);
+		}
 	for (size_t i = 0; i < t->n_failure; i++)
-		puts |= t->failure[i].type == KVM_OP_PUT;
-	return puts ? svc_refuse_put(svc, call) : 0;
+		if (t->failure[i].type == KVM_OP_PUT) {
+			puts = true;
+			no += SVC_COST_PUT(t->failure[i].put.key.len, t->failure[i].put.value.len);
+		}
+	return puts ? svc_refuse_put(svc, call, yes > no ? yes : no) : 0;
 }
 
 size_t svc_alarm(struct kv_service *svc, const struct kvm_alarm_request *req,
@@ -413,12 +516,14 @@ size_t svc_alarm(struct kv_service *svc, const struct kvm_alarm_request *req,
 		if (sw->n_alarms == ALARMS_MAX)
 			return 0;
 		sw->alarms[sw->n_alarms++] = m;
+		alarms_save(sw);
 		out[0] = m;
 		return 1;
 	case KVM_ALARM_DEACTIVATE:
 		for (size_t i = 0; i < sw->n_alarms; i++)
 			if (sw->alarms[i].member_id == m.member_id && sw->alarms[i].alarm == m.alarm) {
 				sw->alarms[i] = sw->alarms[--sw->n_alarms];
+				alarms_save(sw);
 				if (max)
 					out[n++] = m;
 				break;
@@ -470,12 +575,20 @@ int svc_wal_open(struct kv_service *svc, const struct kv_opts *o, const char *di
 	sw->svc = svc;
 	sw->held.next = sw->held.prev = &sw->held;
 	sw->snapshot_count = o->snapshot_count ? o->snapshot_count : 100000;
+	sw->quota = o->quota_backend_bytes > 0 ? o->quota_backend_bytes : QUOTA_DEFAULT;
 	wal_leases_init(&sw->leases, NULL);
 	err[0] = 0;
 	svc->wal = sw;
 	rc = wal_open(dir, svc->store, &sw->leases, &sw->w, err, errlen);
 	if (!rc)
 		rc = restore_leases(svc, err, errlen);
+	if (!rc && (size_t)snprintf(sw->alarm_path, sizeof(sw->alarm_path), "%s/member/alarms",
+				    dir) >= sizeof(sw->alarm_path)) {
+		snprintf(err, errlen, "%s: the path is too long", dir);
+		rc = -ENAMETOOLONG;
+	}
+	if (!rc)
+		rc = alarms_load(sw, err, errlen);
 	if (rc) {
 		svc_wal_close(svc);
 		return rc;
