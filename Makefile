@@ -215,7 +215,7 @@ fuzz: fuzz-pb
 .PHONY: fuzz-pb
 
 # The write-ahead log's codec and replay (pure: kv/wal_* but the file shell, and the store).
-WAL_FUZZ_SRCS := $(filter-out kv/wal_file.c,$(wildcard kv/wal_*.c)) \
+WAL_FUZZ_SRCS := $(filter-out kv/wal_file.c kv/wal_place.c,$(wildcard kv/wal_*.c)) \
                  $(wildcard kv/mvcc*.c kv/wal.h kv/mvcc*.h)
 $(BUILD)/fuzz/wal_fuzz: tests/fuzz/wal_fuzz.c $(WAL_FUZZ_SRCS)
 	@mkdir -p $(@D)

@@ -89,6 +89,7 @@ int mvcc_new(const struct mvcc_alloc *a, struct mvcc **out)
 	s->a = al;
 	s->bytes = sizeof(*s);
 	s->rev = 1;
+	s->index.s = s;
 	*out = s;
 	return 0;
 }
@@ -105,6 +106,8 @@ void mvcc_free(struct mvcc *s)
 	mvcc_bt_destroy(s, &s->index);
 	mvcc_mem_free(s, s->log, s->logcap * sizeof(s->log[0]));
 	mvcc_rd_release(s, (struct mvcc_rdmark){ NULL, 0 });
+	mvcc_res_free(s, s->kbuf[0]);
+	mvcc_res_free(s, s->kbuf[1]);
 	s->a.fn(s->a.ctx, s, 0);
 }
 

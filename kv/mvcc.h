@@ -293,14 +293,18 @@ int mvcc_hash_kv(struct mvcc *s, int64_t rev, struct mvcc_hash *out);
  * needed it (an event that cannot carry its value, which has no way to fail, goes without
  * it and is counted in mvcc_read_errors). */
 typedef int mvcc_read_fn(void *ctx, uint64_t loc, uint8_t *dst, size_t len);
+#define MVCC_KEY_INLINE 128	/* longer keys keep only a prefix in memory once settled */
 void mvcc_set_reader(struct mvcc *s, mvcc_read_fn *fn, void *ctx);
-/* The put at (rev, sub) has its value's bytes at loc from now on. Returns 0, MVCC_ENOTFOUND
- * (no such put held, or one with an empty value), MVCC_EARG (loc out of range). */
-int mvcc_val_settle(struct mvcc *s, int64_t rev, uint32_t sub, uint64_t loc);
-/* While base is set, mvcc_restore_rec takes a value whose bytes lie inside [base, base + len)
- * as settled at loc + (their offset from base) instead of copying them. NULL: copy again. */
+/* The key revision (rev, sub) has its key's bytes at key_loc and its value's at val_loc
+ * from now on (0: not given; a key of MVCC_KEY_INLINE bytes or less ignores key_loc). Returns 0, MVCC_ENOTFOUND (no such revision held, or a val_loc for
+ * a deletion or an empty value), MVCC_EARG (a loc out of range, or none given). */
+int mvcc_settle(struct mvcc *s, int64_t rev, uint32_t sub, uint64_t key_loc, uint64_t val_loc);
+/* While base is set, mvcc_restore_rec takes a key or value whose bytes lie inside
+ * [base, base + len) as settled at loc + (their offset from base) instead of copying them.
+ * NULL: copy again. */
 void mvcc_restore_in_place(struct mvcc *s, const uint8_t *base, size_t len, uint64_t loc);
-/* Bytes of values kept in files, and events that went without a value they should carry. */
+/* Bytes of keys and values kept in files, and reads that failed where the call could not
+ * fail (an event without its value, a compare or key order that could not read a key). */
 size_t mvcc_file_bytes(const struct mvcc *s);
 uint64_t mvcc_read_errors(const struct mvcc *s);
 

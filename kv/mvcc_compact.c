@@ -68,6 +68,7 @@ int mvcc_compact(struct mvcc *s, int64_t rev)
 	pos = mvcc_bt_first(&s->index);
 	while ((k = mvcc_bt_at(pos))) {
 		struct mvcc_key *next;
+		struct mvcc_bytes nb;
 		mvcc_bt_next(&pos);
 		if (!compact_key(s, k, rev))
 			continue;
@@ -75,7 +76,14 @@ int mvcc_compact(struct mvcc *s, int64_t rev)
 		next = mvcc_bt_at(pos);
 		mvcc_bt_remove(s, &s->index, k);
 		mvcc_key_free(s, k);
-		pos = next ? mvcc_bt_seek(&s->index, next->bytes, next->len) : (struct mvcc_pos){ 0 };
+		pos = (struct mvcc_pos){ 0 };
+		if (next && mvcc_key_full(s, next, 0, &nb) == 0) {
+			pos = mvcc_bt_seek(&s->index, nb.p, nb.len);
+		} else if (next) {
+			/* unreadable: start over; the keys done are done */
+			s->read_errors++;
+			pos = mvcc_bt_first(&s->index);
+		}
 	}
 	s->compacted = rev;
 	return 0;

@@ -22,7 +22,7 @@ static size_t log_seek(const struct mvcc *s, int64_t rev)
 
 static bool log_match(const struct mvcc_span *sp, const struct mvcc_logent *e)
 {
-	return mvcc_span_has(sp, e->key->bytes, e->key->len);
+	return mvcc_span_has(sp, e->key);
 }
 
 /* Delivers the matching events of the revision in log[i, end); returns how many. */
@@ -64,7 +64,7 @@ int64_t mvcc_history(struct mvcc *s, struct mvcc_bytes key, struct mvcc_bytes ra
 	*next = start;
 	if (start > s->rev)
 		return 0;
-	mvcc_span_init(&sp, key, range_end);
+	mvcc_span_init(s, &sp, key, range_end);
 	/* the open transaction's entries are past s->rev and stay unseen */
 	for (i = log_seek(s, start); i < s->nlog && s->log[i].main <= s->rev;) {
 		size_t end = i;

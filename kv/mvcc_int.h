@@ -28,6 +28,10 @@ int mvcc_val_get(struct mvcc *s, const struct mvcc_rev *r, struct mvcc_bytes *ou
 /* mvcc_restore_rec's value v for r: left in place (mvcc_restore_in_place) or copied.
  * Returns 0, -ENOMEM or MVCC_EARG. */
 int mvcc_val_restore(struct mvcc *s, struct mvcc_rev *r, struct mvcc_bytes v);
+/* The place of bytes p inside the in-place range of mvcc_restore_in_place, or 0. */
+uint64_t mvcc_inplace_loc(const struct mvcc *s, const uint8_t *p, size_t len);
+/* Reads len bytes at loc into the read buffer. Returns 0 or an error, as mvcc_val_get. */
+int mvcc_rd_read(struct mvcc *s, uint64_t loc, size_t len, struct mvcc_bytes *out);
 
 /* The read buffer: chunks of bytes read from files, kept until released to a mark. */
 struct mvcc_rdchunk {
@@ -58,17 +62,37 @@ struct mvcc_rev {
 };
 
 /* One key and its revisions, oldest first, in (main, sub) order. Held by the index; the log
- * points at it too. A key with no revisions left is removed and freed. */
+ * points at it too. A key with no revisions left is removed and freed.
+ *
+ * A long key (over MVCC_KEY_INLINE bytes) keeps only its first MVCC_KEY_PREFIX bytes here;
+ * the whole key is a heap copy until settled, then read back from its place in a file when
+ * the prefix cannot decide a comparison or the key is handed out. */
+#define MVCC_KEY_PREFIX 40
 struct mvcc_key {
 	struct mvcc_rev *revs;
 	uint32_t nrev, cap;
 	uint32_t len;
-	uint8_t bytes[];
+	uint64_t full;		/* a long key's bytes: a heap pointer, or loc << 1 | 1 */
+	uint8_t bytes[];	/* the key, or a long key's prefix */
 };
+
+static inline bool mvcc_key_long(const struct mvcc_key *k)
+{
+	return k->len > MVCC_KEY_INLINE;
+}
 
 /* A new key holding a copy of the bytes, with room for one revision and none yet;
  * NULL for ENOMEM. mvcc_key_free drops its revisions' values too. */
 struct mvcc_key *mvcc_key_new(struct mvcc *s, struct mvcc_bytes key);
+/* The whole key: in memory, or read into the store's key buffer `buf` (0 or 1; valid until
+ * that buffer is used again). Returns 0 or the reader's error. */
+int mvcc_key_full(struct mvcc *s, const struct mvcc_key *k, int buf, struct mvcc_bytes *out);
+/* Orders key k against the bytes (p, len), reading k's rest through buffer 1 if its prefix
+ * does not decide; an unreadable key orders after (counted in read_errors). s may be NULL
+ * for stores that never settle. */
+int mvcc_key_cmp_to(struct mvcc *s, const struct mvcc_key *k, const uint8_t *p, size_t len);
+/* A long key's bytes live at loc from now on (no-op for a short one). */
+void mvcc_key_settle(struct mvcc *s, struct mvcc_key *k, uint64_t loc);
 void mvcc_key_free(struct mvcc *s, struct mvcc_key *k);
 /* Ensures room for one more revision of k. Returns 0 or -ENOMEM. */
 int mvcc_key_reserve(struct mvcc *s, struct mvcc_key *k);
@@ -83,7 +107,8 @@ long mvcc_key_find(const struct mvcc_key *k, int64_t main, uint32_t sub);
 int mvcc_key_kv(struct mvcc *s, const struct mvcc_key *k, const struct mvcc_rev *r,
 		struct mvcc_kv *out);
 /* The same without the value. */
-void mvcc_key_meta(const struct mvcc_key *k, const struct mvcc_rev *r, struct mvcc_kv *out);
+int mvcc_key_meta(struct mvcc *s, const struct mvcc_key *k, const struct mvcc_rev *r,
+		  struct mvcc_kv *out);
 int mvcc_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 
 /* ---- the index: a B+-tree of key pointers ----------------------------------------------
@@ -102,6 +127,7 @@ struct mvcc_node {
 };
 
 struct mvcc_tree {
+	struct mvcc *s;				/* whose keys (for long ones; may be NULL) */
 	struct mvcc_node *root;			/* NULL when empty */
 	int height;				/* levels: 1 = the root is a leaf */
 	size_t count;
@@ -123,8 +149,10 @@ static inline struct mvcc_key *mvcc_bt_at(struct mvcc_pos pos)
 void mvcc_bt_next(struct mvcc_pos *pos);
 /* The key with these bytes, or NULL. */
 struct mvcc_key *mvcc_bt_get(const struct mvcc_tree *t, const uint8_t *p, size_t len);
-/* Inserts k, which must not be present. Returns 0 or -ENOMEM (tree unchanged). */
-int mvcc_bt_insert(struct mvcc *s, struct mvcc_tree *t, struct mvcc_key *k);
+/* Inserts k, whose bytes these are, which must not be present. Returns 0 or -ENOMEM (tree
+ * unchanged). */
+int mvcc_bt_insert(struct mvcc *s, struct mvcc_tree *t, struct mvcc_key *k,
+		   struct mvcc_bytes bytes);
 /* Removes k, which must be present. Never allocates, never fails. */
 void mvcc_bt_remove(struct mvcc *s, struct mvcc_tree *t, const struct mvcc_key *k);
 void mvcc_bt_destroy(struct mvcc *s, struct mvcc_tree *t);
@@ -155,6 +183,8 @@ struct mvcc {
 	void *reader_ctx;
 	size_t file_bytes;		/* bytes of the values kept there */
 	uint64_t read_errors;		/* values an event could not carry */
+	uint8_t *kbuf[2];		/* long keys read back (mvcc_key_full) */
+	size_t kcap[2];
 	struct mvcc_rdchunk *rd;	/* the read buffer, newest chunk first */
 	const uint8_t *inplace;		/* mvcc_restore_in_place */
 	size_t inplace_len;
@@ -184,12 +214,14 @@ static inline int64_t mvcc_view_rev(const struct mvcc *s)
 
 /* A key range resolved from etcd's key/range_end rules (see mvcc.h). */
 struct mvcc_span {
+	struct mvcc *s;			/* whose keys it is checked against */
 	const uint8_t *key, *end;
 	size_t key_len, end_len;
 	bool single, unbounded;
 };
-void mvcc_span_init(struct mvcc_span *sp, struct mvcc_bytes key, struct mvcc_bytes range_end);
-bool mvcc_span_has(const struct mvcc_span *sp, const uint8_t *p, size_t len);
+void mvcc_span_init(struct mvcc *s, struct mvcc_span *sp, struct mvcc_bytes key,
+		    struct mvcc_bytes range_end);
+bool mvcc_span_has(const struct mvcc_span *sp, const struct mvcc_key *k);
 /* The position of the span's first key (or where it would be). */
 struct mvcc_pos mvcc_span_begin(const struct mvcc *s, const struct mvcc_span *sp);
 /* The key at pos if it is inside the span, else NULL. */

@@ -113,7 +113,8 @@ static long collect(struct mvcc *s, const struct mvcc_span *sp, int64_t at,
 	     mvcc_bt_next(&pos)) {
 		if (!(r = mvcc_key_live(k, at)))
 			continue;
-		mvcc_key_meta(k, r, &kvs[n]);
+		if ((rc = mvcc_key_meta(s, k, r, &kvs[n])))
+			return rc;
 		if (all && filtered_out(q, &kvs[n]))
 			continue;
 		if (values && (rc = mvcc_val_get(s, r, &kvs[n].value)))
@@ -154,7 +155,7 @@ int mvcc_range_in(struct mvcc *s, const struct mvcc_range_req *q, struct mvcc_ra
 		return MVCC_ESORT;
 	if ((rc = mvcc_read_rev(s, q->revision, view, &at)))
 		return rc;
-	mvcc_span_init(&sp, q->key, q->range_end);
+	mvcc_span_init(s, &sp, q->key, q->range_end);
 	for (struct mvcc_pos pos = mvcc_span_begin(s, &sp); (k = mvcc_span_key(&sp, pos));
 	     mvcc_bt_next(&pos))
 		count += mvcc_key_live(k, at) != NULL;
@@ -243,13 +244,17 @@ bool mvcc_txn_compare(struct mvcc *s, const struct mvcc_compare *c)
 	struct mvcc_kv kv;
 	bool any = false;
 
-	mvcc_span_init(&sp, c->key, c->range_end);
+	mvcc_span_init(s, &sp, c->key, c->range_end);
 	for (struct mvcc_pos pos = mvcc_span_begin(s, &sp); (k = mvcc_span_key(&sp, pos));
 	     mvcc_bt_next(&pos)) {
 		if (!(r = mvcc_key_live(k, at)))
 			continue;
 		any = true;
-		mvcc_key_meta(k, r, &kv);
+		memset(&kv, 0, sizeof(kv));	/* a compare needs no key */
+		kv.mod_revision = r->main;
+		kv.create_revision = r->create;
+		kv.version = r->version;
+		kv.lease = r->lease;
 		if (c->target == MVCC_TARGET_VALUE) {
 			struct mvcc_rdmark m = mvcc_rd_mark(s);
 			bool ok = !mvcc_val_get(s, r, &kv.value) && compare_one(c, &kv);

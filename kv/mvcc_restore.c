@@ -62,7 +62,7 @@ static int rec_key(struct mvcc *s, struct mvcc_bytes key, struct mvcc_key **out)
 	k = mvcc_key_new(s, key);
 	if (!k)
 		return -ENOMEM;
-	if (mvcc_bt_insert(s, &s->index, k)) {
+	if (mvcc_bt_insert(s, &s->index, k, key)) {
 		mvcc_key_free(s, k);
 		return -ENOMEM;
 	}

@@ -34,20 +34,21 @@ static void node_free(struct mvcc *s, struct mvcc_node *n)
 	mvcc_mem_free(s, n, node_size(n->leaf));
 }
 
-static int cmp(const struct mvcc_key *k, const uint8_t *p, size_t len)
+static int cmp(const struct mvcc_tree *t, const struct mvcc_key *k, const uint8_t *p, size_t len)
 {
-	return mvcc_key_cmp(k->bytes, k->len, p, len);
+	return mvcc_key_cmp_to(t->s, k, p, len);
 }
 
 /* Inner node: the child whose subtree may hold the key (the last whose first key is <=
  * it, or the first). */
-static unsigned inner_pick(const struct mvcc_node *n, const uint8_t *p, size_t len)
+static unsigned inner_pick(const struct mvcc_tree *t, const struct mvcc_node *n,
+			   const uint8_t *p, size_t len)
 {
 	unsigned lo = 1, hi = n->n;
 
 	while (lo < hi) {
 		unsigned mid = (lo + hi) / 2;
-		if (cmp(n->key[mid], p, len) <= 0)
+		if (cmp(t, n->key[mid], p, len) <= 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -56,13 +57,14 @@ static unsigned inner_pick(const struct mvcc_node *n, const uint8_t *p, size_t l
 }
 
 /* Leaf: the first entry >= the key. */
-static unsigned leaf_lower(const struct mvcc_node *n, const uint8_t *p, size_t len)
+static unsigned leaf_lower(const struct mvcc_tree *t, const struct mvcc_node *n,
+			   const uint8_t *p, size_t len)
 {
 	unsigned lo = 0, hi = n->n;
 
 	while (lo < hi) {
 		unsigned mid = (lo + hi) / 2;
-		if (cmp(n->key[mid], p, len) < 0)
+		if (cmp(t, n->key[mid], p, len) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -78,10 +80,10 @@ static struct mvcc_node *descend(const struct mvcc_tree *t, const uint8_t *p, si
 	for (int l = 0;; l++) {
 		pa->node[l] = n;
 		if (n->leaf) {
-			pa->idx[l] = leaf_lower(n, p, len);
+			pa->idx[l] = leaf_lower(t, n, p, len);
 			return n;
 		}
-		pa->idx[l] = inner_pick(n, p, len);
+		pa->idx[l] = inner_pick(t, n, p, len);
 		n = n->kid[pa->idx[l]];
 	}
 }
@@ -125,7 +127,7 @@ struct mvcc_key *mvcc_bt_get(const struct mvcc_tree *t, const uint8_t *p, size_t
 {
 	struct mvcc_key *k = mvcc_bt_at(mvcc_bt_seek(t, p, len));
 
-	return k && cmp(k, p, len) == 0 ? k : NULL;
+	return k && cmp(t, k, p, len) == 0 ? k : NULL;
 }
 
 /* ---- insert ---------------------------------------------------------------------------- */
@@ -185,7 +187,8 @@ static int insert_first(struct mvcc *s, struct mvcc_tree *t, struct mvcc_key *k)
 	return 0;
 }
 
-int mvcc_bt_insert(struct mvcc *s, struct mvcc_tree *t, struct mvcc_key *k)
+int mvcc_bt_insert(struct mvcc *s, struct mvcc_tree *t, struct mvcc_key *k,
+		   struct mvcc_bytes kb)
 {
 	struct mvcc_node *spare[BT_DEPTH_MAX + 1];
 	struct path pa;
@@ -193,7 +196,7 @@ int mvcc_bt_insert(struct mvcc *s, struct mvcc_tree *t, struct mvcc_key *k)
 
 	if (!t->root)
 		return insert_first(s, t, k);
-	descend(t, k->bytes, k->len, &pa);
+	descend(t, kb.p, kb.len, &pa);
 	top = t->height - 1;
 	/* a split climbs through the full nodes above the leaf; past the root it adds one */
 	for (l = top; l >= 0 && pa.node[l]->n == BT_CAP; l--)
@@ -300,11 +303,40 @@ static void rebalance(struct mvcc *s, struct mvcc_node *par, unsigned pi)
 	par->key[li] = l->key[0];
 }
 
+/* The path to k found by its pointer among all the keys: slow, for a key whose bytes
+ * cannot be read back. Returns whether it is there. */
+static bool walk(const struct mvcc_node *n, int l, const struct mvcc_key *k, struct path *pa)
+{
+	pa->node[l] = (struct mvcc_node *)n;
+	for (unsigned i = 0; i < n->n; i++) {
+		pa->idx[l] = i;
+		if (n->leaf ? n->key[i] == k : walk(n->kid[i], l + 1, k, pa))
+			return true;
+	}
+	return false;
+}
+
+static struct mvcc_node *find_by_walk(const struct mvcc_tree *t, const struct mvcc_key *k,
+				      struct path *pa)
+{
+	walk(t->root, 0, k, pa);
+	return pa->node[t->height - 1];
+}
+
 void mvcc_bt_remove(struct mvcc *s, struct mvcc_tree *t, const struct mvcc_key *k)
 {
 	struct path pa;
 	int top = t->height - 1;
-	struct mvcc_node *leaf = descend(t, k->bytes, k->len, &pa);
+	struct mvcc_node *leaf;
+	struct mvcc_bytes kb;
+
+	if (mvcc_key_full(t->s, k, 0, &kb)) {
+		/* an unreadable key: find it by its place among the leaves */
+		s->read_errors++;
+		leaf = find_by_walk(t, k, &pa);
+	} else {
+		leaf = descend(t, kb.p, kb.len, &pa);
+	}
 
 	node_del(leaf, pa.idx[top]);
 	t->count--;

@@ -88,29 +88,35 @@ void mvcc_rd_reset(struct mvcc *s)
 		s->rd->used = 0;
 }
 
-int mvcc_val_get(struct mvcc *s, const struct mvcc_rev *r, struct mvcc_bytes *out)
+int mvcc_rd_read(struct mvcc *s, uint64_t loc, size_t len, struct mvcc_bytes *out)
 {
 	uint8_t *dst;
 	int rc;
 
 	out->p = NULL;
 	out->len = 0;
-	if (!r->val.v)
-		return 0;
-	if (!in_file(r->val)) {
-		out->p = heap(r->val);
-		out->len = r->vlen;
-		return 0;
-	}
 	if (!s->reader)
 		return -EIO;
-	dst = rd_alloc(s, r->vlen);
+	dst = rd_alloc(s, len);
 	if (!dst)
 		return -ENOMEM;
-	rc = s->reader(s->reader_ctx, r->val.v >> 1, dst, r->vlen);
+	rc = s->reader(s->reader_ctx, loc, dst, len);
 	if (rc)
 		return rc < 0 ? rc : -EIO;
 	out->p = dst;
+	out->len = len;
+	return 0;
+}
+
+int mvcc_val_get(struct mvcc *s, const struct mvcc_rev *r, struct mvcc_bytes *out)
+{
+	out->p = NULL;
+	out->len = 0;
+	if (!r->val.v)
+		return 0;
+	if (in_file(r->val))
+		return mvcc_rd_read(s, r->val.v >> 1, r->vlen, out);
+	out->p = heap(r->val);
 	out->len = r->vlen;
 	return 0;
 }
@@ -132,19 +138,22 @@ static void settle(struct mvcc *s, struct mvcc_rev *r, uint64_t loc)
 	s->file_bytes += len;
 }
 
-int mvcc_val_settle(struct mvcc *s, int64_t rev, uint32_t sub, uint64_t loc)
+int mvcc_settle(struct mvcc *s, int64_t rev, uint32_t sub, uint64_t key_loc, uint64_t val_loc)
 {
 	const struct mvcc_logent *e = mvcc_log_find(s, rev, sub);
 	struct mvcc_rev *r;
 
-	if (!loc || loc >= LOC_MAX)
+	if (key_loc >= LOC_MAX || val_loc >= LOC_MAX || (!key_loc && !val_loc))
 		return MVCC_EARG;
 	if (!e)
 		return MVCC_ENOTFOUND;
 	r = &e->key->revs[mvcc_key_find(e->key, rev, sub)];
-	if (r->tomb || !r->vlen)
+	if (val_loc && (r->tomb || !r->vlen))
 		return MVCC_ENOTFOUND;
-	settle(s, r, loc);
+	if (key_loc)
+		mvcc_key_settle(s, e->key, key_loc);
+	if (val_loc)
+		settle(s, r, val_loc);
 	return 0;
 }
 
@@ -155,18 +164,25 @@ void mvcc_restore_in_place(struct mvcc *s, const uint8_t *base, size_t len, uint
 	s->inplace_loc = loc;
 }
 
+uint64_t mvcc_inplace_loc(const struct mvcc *s, const uint8_t *p, size_t len)
+{
+	uint64_t loc;
+
+	if (!s->inplace || !len || p < s->inplace || len > s->inplace_len ||
+	    (size_t)(p - s->inplace) > s->inplace_len - len)
+		return 0;
+	loc = s->inplace_loc + (uint64_t)(p - s->inplace);
+	return loc && loc < LOC_MAX ? loc : 0;
+}
+
 /* mvcc_restore_rec's value: settled where it lies when that is inside the in-place range,
  * else a heap copy. */
 int mvcc_val_restore(struct mvcc *s, struct mvcc_rev *r, struct mvcc_bytes v)
 {
-	uint64_t loc;
+	uint64_t loc = mvcc_inplace_loc(s, v.p, v.len);
 
-	if (!s->inplace || !v.len || v.p < s->inplace ||
-	    (size_t)(v.p - s->inplace) > s->inplace_len - v.len)
+	if (!loc)
 		return mvcc_val_make(s, r, v.p, v.len);
-	loc = s->inplace_loc + (uint64_t)(v.p - s->inplace);
-	if (loc >= LOC_MAX)
-		return MVCC_EARG;
 	r->vlen = (uint32_t)v.len;
 	r->val.v = loc << 1 | 1;
 	s->file_bytes += v.len;

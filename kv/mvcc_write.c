@@ -37,7 +37,7 @@ static int put_target(struct mvcc *s, const struct mvcc_put_req *req, struct mvc
 	*k = mvcc_key_new(s, req->key);
 	if (!*k)
 		return -ENOMEM;
-	if (mvcc_bt_insert(s, &s->index, *k)) {
+	if (mvcc_bt_insert(s, &s->index, *k, req->key)) {
 		mvcc_key_free(s, *k);
 		*k = NULL;
 		return -ENOMEM;
@@ -108,7 +108,7 @@ int mvcc_delete_in(struct mvcc *s, const struct mvcc_delete_req *req,
 	memset(res, 0, sizeof(*res));
 	if (!req->key.len)
 		return MVCC_ENOKEY;
-	mvcc_span_init(&sp, req->key, req->range_end);
+	mvcc_span_init(s, &sp, req->key, req->range_end);
 	res->revision = mvcc_view_rev(s);
 	n = count_live(s, &sp);
 	if (!n)

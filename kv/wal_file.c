@@ -14,31 +14,7 @@
 #include <unistd.h>
 
 #include "../lib/log.h"
-#include "wal.h"
-
-#define WAL_PATH 512
-#define SNAP_CHUNK ((size_t)1 << 20)
-
-/* The store's values stay in the files they were logged in (mvcc_val_settle): a place is
- * (slot << LOC_SHIFT | offset), a slot being one open file, a segment or a snapshot. A
- * file is closed once a snapshot has taken every value it held. */
-#define LOC_SHIFT 40
-#define SLOTS_MAX 4096
-
-struct wal {
-	char waldir[WAL_PATH], snapdir[WAL_PATH];
-	int fd;			/* the segment being written */
-	size_t cur;		/* its slot */
-	int *slot;		/* the files values are read from (-1: a free slot) */
-	size_t nslot;
-	struct mvcc *s;		/* the store reading them */
-	uint64_t seq;
-	int64_t seg_rev;
-	uint64_t off;		/* its length that is durable */
-	bool cut_failed;	/* a cut after a sync failed (logged once) */
-	struct wal_buf pend;
-	struct wal_stats st;
-};
+#include "wal_file.h"
 
 /* A file of the log: its two numbers from the name. */
 struct wal_name {
@@ -109,105 +85,6 @@ static void unmap_file(const uint8_t *p, size_t len)
 		munmap((void *)p, len);
 }
 
-/* ---- the files values are read from ---------------------------------------------------------- */
-
-/* A slot for fd (taken over): its number, or -ENOMEM / -EMFILE with fd closed. */
-static long slot_add(struct wal *w, int fd)
-{
-	size_t i;
-	int *v;
-
-	for (i = 0; i < w->nslot && w->slot[i] >= 0; i++)
-		;
-	if (i == w->nslot) {
-		if (w->nslot == SLOTS_MAX || !(v = realloc(w->slot, (w->nslot + 1) * sizeof(*v)))) {
-			close(fd);
-			return w->nslot == SLOTS_MAX ? -EMFILE : -ENOMEM;
-		}
-		w->slot = v;
-		w->nslot++;
-	}
-	w->slot[i] = fd;
-	return (long)i;
-}
-
-static void slot_close(struct wal *w, size_t i)
-{
-	if (i < w->nslot && w->slot[i] >= 0) {
-		if (w->slot[i] != w->fd)
-			close(w->slot[i]);
-		w->slot[i] = -1;
-	}
-}
-
-static uint64_t loc_of(size_t slot, uint64_t off)
-{
-	return (uint64_t)slot << LOC_SHIFT | off;
-}
-
-/* mvcc_read_fn: from the file, or from the pending records not written yet. */
-static int wal_read(void *ctx, uint64_t loc, uint8_t *dst, size_t len)
-{
-	struct wal *w = ctx;
-	size_t i = (size_t)(loc >> LOC_SHIFT);
-	uint64_t off = loc & (((uint64_t)1 << LOC_SHIFT) - 1);
-
-	if (i >= w->nslot || w->slot[i] < 0)
-		return -EIO;
-	if (i == w->cur && off + len > w->off) {
-		if (off < w->off || off - w->off > w->pend.len || len > w->pend.len - (off - w->off))
-			return -EIO;
-		memcpy(dst, w->pend.p + (off - w->off), len);
-		return 0;
-	}
-	while (len) {
-		ssize_t n = pread(w->slot[i], dst, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		dst += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-/* Points the store at the values of the REV and SNAP_KV records in [p + from, p + len):
- * bytes that are (or will be) at file offset base + their offset in p, in slot. Returns
- * true if every record was read and every value found its revision. */
-static bool settle_records(struct mvcc *s, const uint8_t *p, size_t len, size_t from,
-			   size_t slot, uint64_t base)
-{
-	struct wal_iter it = { .p = p, .len = len, .off = from };
-	struct wal_change c;
-	struct wal_rec r;
-	const char *why;
-	bool ok = true;
-	int more;
-
-	while ((more = wal_next(&it, &r, &why)) == 1) {
-		if (r.type == WAL_SNAP_KV && !r.u.kv.c.del && r.u.kv.c.value.len)
-			ok &= !mvcc_val_settle(s, r.u.kv.rev, r.u.kv.sub,
-					       loc_of(slot, base + (uint64_t)(r.u.kv.c.value.p - p)));
-		if (r.type != WAL_REV)
-			continue;
-		const uint8_t *q = r.u.rev.p;
-		for (uint32_t i = 0; i < r.u.rev.n; i++) {
-			wal_change_next(&q, r.u.rev.end, &c);
-			if (!c.del && c.value.len)
-				ok &= !mvcc_val_settle(s, r.u.rev.rev, i,
-						       loc_of(slot, base + (uint64_t)(c.value.p - p)));
-		}
-	}
-	return ok && more == 0;
-}
-
-void wal_settle(struct wal *w, struct mvcc *s, size_t from)
-{
-	if (!settle_records(s, w->pend.p, w->pend.len, from, w->cur, w->off))
-		log_warnx("kv: some logged values stay in memory (%s)", w->waldir);
-}
 
 static void seg_path(const struct wal *w, uint64_t seq, int64_t rev, char *out)
 {
@@ -312,7 +189,7 @@ static int seg_create(struct wal *w, uint64_t seq, int64_t rev)
 		close(fd);
 		unlink(tmp);
 	}
-	if (!rc && (slot = slot_add(w, fd)) < 0) {
+	if (!rc && (slot = wal_slot_add(w, fd)) < 0) {
 		rc = (int)slot;	/* slot_add closed fd */
 		unlink(path);
 	}
@@ -389,13 +266,17 @@ static void prune(struct wal *w, uint64_t seq, const char *keep)
 	fsync_dir(w->waldir);
 }
 
-/* Writes the snapshot to fd, a piece at a time. */
-static int snap_write(int fd, struct mvcc *s, const struct wal_leases *l, uint64_t seq)
+
+/* Writes the snapshot to fd, a piece at a time, noting the places in ps (ps->cap is
+ * SIZE_MAX if one could not be noted). */
+static int snap_write(int fd, struct mvcc *s, const struct wal_leases *l, uint64_t seq,
+		      struct places *ps)
 {
 	struct wal_snap_writer sw;
 	struct wal_buf b;
 	uint64_t off = 0;
 	int more, rc = 0;
+	bool noted = true;
 
 	wal_buf_init(&b, NULL);
 	wal_snap_start(&sw, s, l, seq);
@@ -405,42 +286,25 @@ static int snap_write(int fd, struct mvcc *s, const struct wal_leases *l, uint64
 			rc = more;
 		else
 			rc = write_all(fd, b.p, b.len, off);
+		if (!rc && noted)
+			noted = wal_each_place(b.p, b.len, off ? 0 : WAL_FILE_HEADER, off, wal_note_place, ps);
 		off += b.len;
 		b.len = 0;
 	} while (!rc && more);
+	if (!noted) {
+		free(ps->v);
+		*ps = (struct places){ NULL, 0, SIZE_MAX };
+	}
 	wal_buf_free(&b);
 	if (!rc && fdatasync(fd) < 0)
 		rc = -errno;
 	return rc;
 }
 
-/* After a snapshot (fd, path): the store reads its values from it, and the files before
- * it (unlinked by now) are closed. Should that fail, they stay open: nothing is lost. */
-static void take_values(struct wal *w, struct mvcc *s, int fd, const char *path)
-{
-	long slot = slot_add(w, fd);
-	const uint8_t *p;
-	size_t len;
-	bool ok;
-
-	if (slot < 0 || map_file(path, &p, &len)) {
-		log_warnx("kv: %s: values stay read from the older files", path);
-		return;
-	}
-	ok = settle_records(s, p, len, WAL_FILE_HEADER, (size_t)slot, 0);
-	unmap_file(p, len);
-	if (!ok) {
-		log_warnx("kv: %s: not every value was found in it; the older files stay open",
-			  path);
-		return;
-	}
-	for (size_t i = 0; i < w->nslot; i++)
-		if (i != (size_t)slot && i != w->cur)
-			slot_close(w, i);
-}
 
 int wal_snapshot(struct wal *w, struct mvcc *s, const struct wal_leases *l)
 {
+	struct places ps = { NULL, 0, 0 };
 	char path[WAL_PATH], tmp[WAL_PATH + 8];
 	int64_t rev = mvcc_rev(s);
 	int fd, rc;
@@ -455,21 +319,20 @@ int wal_snapshot(struct wal *w, struct mvcc *s, const struct wal_leases *l)
 	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	rc = snap_write(fd, s, l, w->seq);
+	rc = snap_write(fd, s, l, w->seq, &ps);
 	if (!rc && rename(tmp, path) < 0)
 		rc = -errno;
+	if (!rc)
+		rc = fsync_dir(w->snapdir);	/* else it may or may not survive a crash */
 	if (rc) {
 		close(fd);
 		unlink(tmp);
+		free(ps.v);
 		return rc;
 	}
-	rc = fsync_dir(w->snapdir);
-	if (rc) {
-		close(fd);
-		return rc;	/* the snapshot may or may not survive a crash: keep all */
-	}
 	prune(w, w->seq, path);
-	take_values(w, s, fd, path);
+	wal_take_values(w, s, fd, path, &ps);
+	free(ps.v);
 	w->st.snapshots++;
 	w->st.snap_rev = rev;
 	return 0;
@@ -487,7 +350,7 @@ void wal_close(struct wal *w)
 	if (w->s)
 		mvcc_set_reader(w->s, NULL, NULL);
 	for (size_t i = 0; i < w->nslot; i++)
-		slot_close(w, i);
+		wal_slot_close(w, i);
 	if (w->fd >= 0)
 		close(w->fd);
 	free(w->slot);
@@ -497,20 +360,6 @@ void wal_close(struct wal *w)
 
 /* ---- recovery ------------------------------------------------------------------------------ */
 
-/* Opens path into a new slot. Returns 0 with *slot set, or -errno. */
-static int open_slot(struct wal *w, const char *path, int flags, size_t *slot)
-{
-	int fd = open(path, flags | O_CLOEXEC);
-	long i;
-
-	if (fd < 0)
-		return -errno;
-	i = slot_add(w, fd);
-	if (i < 0)
-		return (int)i;
-	*slot = (size_t)i;
-	return 0;
-}
 
 /* The error of a file that cannot be read back, naming it and the offset. */
 static int file_err(int rc, const char *path, const uint8_t *p, size_t len, size_t off,
@@ -577,7 +426,7 @@ static int load_snapshot(struct wal *w, struct mvcc *s, struct wal_leases *l, ui
 		return (int)n;
 	}
 	snap_path(w, v[n - 1].seq, v[n - 1].rev, path);
-	rc = open_slot(w, path, O_RDONLY, &slot);
+	rc = wal_open_slot(w, path, O_RDONLY, &slot);
 	if (!rc)
 		rc = map_file(path, &p, &len);
 	if (rc) {
@@ -585,7 +434,7 @@ static int load_snapshot(struct wal *w, struct mvcc *s, struct wal_leases *l, ui
 		free(v);
 		return rc;
 	}
-	mvcc_restore_in_place(s, p, len, loc_of(slot, 0));
+	mvcc_restore_in_place(s, p, len, wal_loc_of(slot, 0));
 	rc = wal_load_snapshot(p, len, s, l, &r, &off, &why);
 	mvcc_restore_in_place(s, NULL, 0, 0);
 	if (rc)
@@ -617,7 +466,7 @@ static int cut_tail(struct wal *w, const char *path, const struct wal_name *nm,
 	if (!r->has_seg) {
 		log_warnx("kv: %s: %s: the segment holds no record; removed", path, why);
 		w->fd = -1;
-		slot_close(w, w->cur);	/* no value is read from it */
+		wal_slot_close(w, w->cur);	/* no value is read from it */
 		if (unlink(path) < 0 && errno != ENOENT)
 			rc = -errno;
 		if (!rc)
@@ -649,14 +498,14 @@ static int replay_one(struct wal *w, const struct wal_name *nm, bool last, struc
 	int rc;
 
 	seg_path(w, nm->seq, nm->rev, path);
-	rc = open_slot(w, path, last ? O_RDWR : O_RDONLY, &slot);
+	rc = wal_open_slot(w, path, last ? O_RDWR : O_RDONLY, &slot);
 	if (!rc)
 		rc = map_file(path, &p, &len);
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		return rc;
 	}
-	mvcc_restore_in_place(s, p, len, loc_of(slot, 0));
+	mvcc_restore_in_place(s, p, len, wal_loc_of(slot, 0));
 	rc = wal_replay_segment(p, len, last, s, l, &r, &off, &why);
 	mvcc_restore_in_place(s, NULL, 0, 0);
 	if (rc)
@@ -734,6 +583,7 @@ int wal_open(const char *dir, struct mvcc *s, struct wal_leases *l, struct wal *
 		return -ENOMEM;
 	}
 	w->fd = -1;
+	w->cur = SIZE_MAX;	/* no segment is being written yet */
 	w->s = s;
 	mvcc_set_reader(s, wal_read, w);
 	wal_buf_init(&w->pend, NULL);

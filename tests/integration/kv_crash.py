@@ -20,8 +20,9 @@ def writer(port, fd, lock, tag, n, deadline, counts):
     i = 0
     try:
         while time.time() < deadline:
-            # 20 keys per writer, overwritten again and again: history matters
-            key = "crash/%d/%02d" % (n, i % 20)
+            # 20 keys per writer, overwritten again and again: history matters; odd
+            # writers use keys long enough that cabind keeps only a prefix in memory
+            key = "crash/%d/%02d" % (n, i % 20) + ("/" + "L" * 140 if n % 2 else "")
             value = "%s-%d-%d" % (tag, n, i)
             resp = c.put(key, value)
             line = ("%s %s %d\n" % (key, value, resp.header.revision)).encode()

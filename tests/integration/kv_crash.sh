@@ -2,7 +2,8 @@
 # killed with SIGKILL at a random moment (after a random number of acknowledged puts),
 # restarted on the same data dir, and every acknowledged put must be readable at its
 # revision with its value; repeated, with snapshots and segment deletion in between
-# (--snapshot-count 300). Then a compaction survives a crash (HashKV and the compacted
+# (--snapshot-count 300); half the writers use keys over 128 bytes, which cabind reads back
+# from its files. Then a compaction survives a crash (HashKV and the compacted
 # revision unchanged). KV_CRASH_SEED replays a run, KV_CRASH_RUNS sets how many.
 source tests/integration/lib.sh
 

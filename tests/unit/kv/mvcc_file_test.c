@@ -40,7 +40,7 @@ static void put_file(struct mvcc *s, const char *key, const char *value)
 
 	TU_EQ_INT(mvcct_put(s, key, value), 0);
 	memcpy(file + flen, value, n);
-	TU_EQ_INT(mvcc_val_settle(s, mvcc_rev(s), 0, flen), 0);
+	TU_EQ_INT(mvcc_settle(s, mvcc_rev(s), 0, 0, flen), 0);
 	flen += n;
 }
 
@@ -54,7 +54,7 @@ static void test_settle_frees(void)
 	mvcc_stats(s, &st0);
 	held = mvcct_mem.outstanding;
 	memcpy(file + flen, "hello", 5);
-	TU_EQ_INT(mvcc_val_settle(s, 2, 0, flen), 0);
+	TU_EQ_INT(mvcc_settle(s, 2, 0, 0, flen), 0);
 	flen += 5;
 	TU_EQ_INT(mvcct_mem.outstanding, held - 1);	/* the heap copy went */
 	mvcc_stats(s, &st1);
@@ -62,13 +62,13 @@ static void test_settle_frees(void)
 	TU_EQ_INT(mvcc_file_bytes(s), 5);
 	TU_EQ_STR(mvcct_val(s, "a"), "hello");
 	/* what cannot be settled */
-	TU_EQ_INT(mvcc_val_settle(s, 2, 0, 0), MVCC_EARG);
-	TU_EQ_INT(mvcc_val_settle(s, 2, 1, 100), MVCC_ENOTFOUND);
-	TU_EQ_INT(mvcc_val_settle(s, 9, 0, 100), MVCC_ENOTFOUND);
+	TU_EQ_INT(mvcc_settle(s, 2, 0, 0, 0), MVCC_EARG);
+	TU_EQ_INT(mvcc_settle(s, 2, 1, 0, 100), MVCC_ENOTFOUND);
+	TU_EQ_INT(mvcc_settle(s, 9, 0, 0, 100), MVCC_ENOTFOUND);
 	TU_EQ_INT(mvcct_del(s, "a", NULL), 1);
-	TU_EQ_INT(mvcc_val_settle(s, 3, 0, 100), MVCC_ENOTFOUND);	/* a tombstone */
+	TU_EQ_INT(mvcc_settle(s, 3, 0, 0, 100), MVCC_ENOTFOUND);	/* a tombstone */
 	TU_EQ_INT(mvcct_put(s, "e", NULL), 0);
-	TU_EQ_INT(mvcc_val_settle(s, 4, 0, 100), MVCC_ENOTFOUND);	/* empty */
+	TU_EQ_INT(mvcc_settle(s, 4, 0, 0, 100), MVCC_ENOTFOUND);	/* empty */
 	TU_EQ_INT(mvcc_compact(s, 4), 0);
 	TU_EQ_INT(mvcc_file_bytes(s), 0);
 	mvcc_free(s);
@@ -164,7 +164,7 @@ static void test_writes_and_events(void)
 	TU_EQ_STR(log.ev[0].prev_value, "first");
 	/* rev 3's value is a heap copy again until settled */
 	memcpy(file + flen, "first", 5);
-	TU_EQ_INT(mvcc_val_settle(s, 3, 0, flen), 0);
+	TU_EQ_INT(mvcc_settle(s, 3, 0, 0, flen), 0);
 	flen += 5;
 	TU_EQ_INT(mvcc_delete(s, &dr, &dres), 0);
 	TU_EQ_INT(dres.n_prev, 1);
@@ -255,6 +255,102 @@ static void test_restore_in_place(void)
 	TU_EQ_INT(mvcct_mem.outstanding, 0);
 }
 
+/* Puts key=value and moves both the key and the value to the file. */
+static void put_both(struct mvcc *s, const char *key, const char *value)
+{
+	size_t kn = strlen(key), vn = strlen(value);
+
+	TU_EQ_INT(mvcct_put(s, key, value), 0);
+	memcpy(file + flen, key, kn);
+	memcpy(file + flen + kn, value, vn);
+	TU_EQ_INT(mvcc_settle(s, mvcc_rev(s), 0, flen, vn ? flen + kn : 0), 0);
+	flen += kn + vn;
+}
+
+/* A key of 150 'k's and then n: longer than MVCC_KEY_INLINE, equal on the prefix. */
+static const char *long_key(int n)
+{
+	static char bufs[4][160];	/* a few at once: a range's two ends */
+	static int next;
+	char *buf = bufs[next++ % 4];
+
+	memset(buf, 'k', 150);
+	snprintf(buf + 150, 10, "%05d", n);
+	return buf;
+}
+
+static void test_long_keys(void)
+{
+	struct mvcc *s = new_store();
+	uint8_t zero = 0;
+	struct mvcc_range_req q = { .key = { &zero, 1 }, .range_end = { &zero, 1 } };
+	struct mvcc_range_res r;
+	struct mvcc_stats st;
+	struct mvcct_evlog log = { .n = 0 };
+	struct mvcc_kv kv;
+	char v[16];
+	int64_t next;
+
+	flen = 16;
+	for (int i = 0; i < 200; i++) {	/* out of order: inserts between file keys */
+		snprintf(v, sizeof(v), "v%d", i * 37 % 200);
+		put_both(s, long_key(i * 37 % 200), v);
+	}
+	mvcc_stats(s, &st);
+	TU_EQ_INT(st.keys, 200);
+	TU_EQ_INT(mvcc_file_bytes(s), 200 * 155 + 690);	/* the keys, the values (v0..v199) */
+	reads = 0;
+	TU_EQ_INT(mvcct_get(s, long_key(123), 0, &kv), 1);	/* found by reading keys back */
+	TU_CHECK(reads > 0);
+	TU_CHECK(mvcct_eq(kv.value, "v123"));
+	TU_EQ_INT(kv.key.len, 155);
+	TU_CHECK(memcmp(kv.key.p, long_key(123), 155) == 0);
+	TU_EQ_INT(mvcc_range(s, &q, &r), 0);
+	TU_EQ_INT(r.n, 200);
+	for (size_t i = 0; i < r.n; i++)
+		TU_CHECK(r.kvs[i].key.len == 155 &&
+			 memcmp(r.kvs[i].key.p, long_key((int)i), 155) == 0);
+	mvcc_range_res_free(s, &r);
+	/* a prefix range that ends inside the keys' common part and one past it */
+	q.key = (struct mvcc_bytes){ (const uint8_t *)long_key(50), 155 };
+	q.range_end = (struct mvcc_bytes){ (const uint8_t *)long_key(60), 155 };
+	TU_EQ_INT(mvcc_range(s, &q, &r), 0);
+	TU_EQ_INT(r.n, 10);
+	mvcc_range_res_free(s, &r);
+	/* overwrite one (an existing key found by its bytes), watch it, delete half */
+	mvcc_set_observer(s, mvcct_record, &log);
+	put_both(s, long_key(7), "again");
+	TU_EQ_INT(log.n, 1);
+	TU_EQ_STR(log.ev[0].prev_value, "v7");
+	mvcc_stats(s, &st);
+	TU_EQ_INT(st.keys, 200);
+	TU_EQ_INT(mvcct_del(s, long_key(0), long_key(100)), 100);
+	TU_EQ_INT(mvcc_history(s, mvcct_b("\x01"), mvcct_b("\xff"), mvcc_rev(s), 0, mvcct_record,
+			       &log, &next), 100);
+	/* compaction frees the deleted keys, finding each next one by its bytes */
+	TU_EQ_INT(mvcc_compact(s, mvcc_rev(s)), 0);
+	mvcc_stats(s, &st);
+	TU_EQ_INT(st.index_keys, 100);
+	TU_EQ_INT(mvcct_get(s, long_key(150), 0, &kv), 1);
+	TU_EQ_INT(mvcct_get(s, long_key(50), 0, &kv), 0);
+	/* unreadable keys: a delete and compaction still leave a sound index */
+	TU_EQ_INT(mvcct_del(s, long_key(100), long_key(150)), 50);
+	fail_reads = true;
+	TU_EQ_INT(mvcc_compact(s, mvcc_rev(s)), 0);
+	fail_reads = false;
+	TU_CHECK(mvcc_read_errors(s) > 0);
+	mvcc_stats(s, &st);
+	TU_EQ_INT(st.index_keys, 50);
+	q.key = (struct mvcc_bytes){ &zero, 1 };
+	q.range_end = (struct mvcc_bytes){ &zero, 1 };
+	TU_EQ_INT(mvcc_range(s, &q, &r), 0);
+	TU_EQ_INT(r.n, 50);
+	TU_CHECK(memcmp(r.kvs[0].key.p, long_key(150), 155) == 0);
+	mvcc_range_res_free(s, &r);
+	mvcc_free(s);
+	TU_EQ_INT(mvcct_mem.outstanding, 0);
+}
+
 int main(void)
 {
 	TU_RUN(test_settle_frees);
@@ -262,5 +358,6 @@ int main(void)
 	TU_RUN(test_writes_and_events);
 	TU_RUN(test_compare_and_hash);
 	TU_RUN(test_restore_in_place);
+	TU_RUN(test_long_keys);
 	return TU_EXIT();
 }

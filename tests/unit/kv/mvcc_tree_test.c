@@ -88,7 +88,7 @@ static void put(int i)
 {
 	if (in[i])
 		return;
-	TU_EQ_INT(mvcc_bt_insert(s, &t, pool[i]), 0);
+	TU_EQ_INT(mvcc_bt_insert(s, &t, pool[i], (struct mvcc_bytes){ pool[i]->bytes, pool[i]->len }), 0);
 	in[i] = true;
 	n_in++;
 }
@@ -202,7 +202,7 @@ static void test_insert_failure(void)
 			size_t before = t.count;
 			int height = t.height;
 			mvcct_fail(nth, false);
-			int rc = mvcc_bt_insert(s, &t, pool[i]);
+			int rc = mvcc_bt_insert(s, &t, pool[i], (struct mvcc_bytes){ pool[i]->bytes, pool[i]->len });
 			mvcct_fail(0, false);
 			if (rc == 0) {
 				in[i] = true;

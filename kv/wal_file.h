@@ -1,0 +1,72 @@
+/* Internals of the log's file shell shared by kv/wal_file.c (files, segments, snapshots,
+ * recovery) and kv/wal_place.c (the open files the store's long keys and values are read
+ * from, and their places). Not an API. */
+#ifndef CABIN_KV_WAL_FILE_H
+#define CABIN_KV_WAL_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wal.h"
+
+#define WAL_PATH 512
+#define SNAP_CHUNK ((size_t)1 << 20)
+
+/* The store's long keys and values stay in the files they were logged in (mvcc_settle): a
+ * place is (slot << LOC_SHIFT | offset), a slot being one open file, a segment or a
+ * snapshot. A file is closed once a snapshot has taken every value it held. */
+#define LOC_SHIFT 40
+#define SLOTS_MAX 4096
+
+struct wal {
+	char waldir[WAL_PATH], snapdir[WAL_PATH];
+	int fd;			/* the segment being written */
+	size_t cur;		/* its slot */
+	int *slot;		/* the files values are read from (-1: a free slot) */
+	size_t nslot;
+	struct mvcc *s;		/* the store reading them */
+	uint64_t seq;
+	int64_t seg_rev;
+	uint64_t off;		/* its length that is durable */
+	bool cut_failed;	/* a cut after a sync failed (logged once) */
+	struct wal_buf pend;
+	struct wal_stats st;
+};
+
+/* Where a change's long key and value are in a file (0: not to be settled). */
+struct place {
+	int64_t rev;
+	uint32_t sub;
+	uint64_t key, val;
+};
+
+/* The places a snapshot gives the store's keys and values, noted while it is written and
+ * taken once it is durable. */
+struct places {
+	struct place *v;
+	size_t n, cap;
+};
+
+/* A slot for fd (taken over): its number, or -ENOMEM / -EMFILE with fd closed. */
+long wal_slot_add(struct wal *w, int fd);
+void wal_slot_close(struct wal *w, size_t i);
+/* Opens path into a new slot. Returns 0 with *slot set, or -errno. */
+int wal_open_slot(struct wal *w, const char *path, int flags, size_t *slot);
+uint64_t wal_loc_of(size_t slot, uint64_t off);
+/* mvcc_read_fn: from the file, or from the pending records not written yet. */
+int wal_read(void *ctx, uint64_t loc, uint8_t *dst, size_t len);
+/* Calls fn for the place of every change of the REV and SNAP_KV records in
+ * [p + from, p + len), the bytes being at file offset base + their offset from p. Returns
+ * true if every record was read and fn was content with each. */
+bool wal_each_place(const uint8_t *p, size_t len, size_t from, uint64_t base,
+		    bool (*fn)(void *ctx, const struct place *pl), void *ctx);
+/* wal_each_place's fn noting the places in a struct places. */
+bool wal_note_place(void *ctx, const struct place *pl);
+/* After a snapshot (fd, path): the store reads its keys and values from it (the places
+ * noted while writing it, ps->cap SIZE_MAX if they could not all be), and the files before
+ * it (unlinked by now) are closed. Should that fail, they stay open: nothing is lost. */
+void wal_take_values(struct wal *w, struct mvcc *s, int fd, const char *path,
+		     const struct places *ps);
+
+#endif
