@@ -40,9 +40,6 @@ struct tls_tport {
 	char peer[64];		/* the client's address, for the log */
 };
 
-/* The most plaintext one TLS record carries. */
-#define TLS_RECORD_MAX 16384
-
 /* ---- the socket under mbedtls ---- */
 static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
@@ -79,14 +76,18 @@ static void peer_name(int fd, char *out, size_t len)
 {
 	struct sockaddr_storage sa = { .ss_family = AF_UNSPEC };
 	socklen_t sl = sizeof(sa);
-	char host[INET6_ADDRSTRLEN] = "?";
+	char host[INET6_ADDRSTRLEN];
 	int port = 0;
 	getpeername(fd, (struct sockaddr *)&sa, &sl);
+	if (sa.ss_family != AF_INET && sa.ss_family != AF_INET6) {
+		snprintf(out, len, "a local socket");
+		return;
+	}
 	if (sa.ss_family == AF_INET6) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
 		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
 		port = ntohs(s6->sin6_port);
-	} else if (sa.ss_family == AF_INET) {
+	} else {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
 		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
 		port = ntohs(s4->sin_port);
@@ -162,10 +163,11 @@ static ssize_t tls_write(struct tport *b, const void *buf, size_t len)
 	struct tls_tport *t = (struct tls_tport *)b;
 	if (!t->hs_done || (t->base.read_events == EPOLLOUT && !t->sealed))
 		return -EAGAIN;	/* the handshake, or a read's own message, goes out first */
+	int max = mbedtls_ssl_get_max_out_record_payload(&t->ssl);
 	if (t->sealed)
 		len = t->sealed < len ? t->sealed : len;
-	else if (len > TLS_RECORD_MAX)
-		len = TLS_RECORD_MAX;
+	else if (max > 0 && len > (size_t)max)
+		len = (size_t)max;	/* what mbedtls seals of it: exactly t->sealed below */
 	int rc = mbedtls_ssl_write(&t->ssl, buf, len);
 	if (rc >= 0) {
 		t->sealed = 0;
