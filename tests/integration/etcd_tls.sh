@@ -191,6 +191,12 @@ printf '\x16\x03\x01\x02\x00\x01' >&3
 ctl "$EP" "${KV_TLS[@]}" put after-bad-input yes | grep -qx OK || fail "not served while a handshake stalls"
 exec 3>&-
 ctl "$EP" "${KV_TLS[@]}" get after-bad-input | grep -qx yes || fail "not served after bad input"
+note "a client that connects and sends nothing is dropped after 10 s"
+exec 4<>"/dev/tcp/127.0.0.1/$P_CABIN" || fail "connect"
+wait_for 30 "the silent connection to be dropped" \
+	grep -q 'closing a TLS connection that sent no request within 10 s' "$TMP/cabind.log"
+exec 4>&-
+ctl "$EP" "${KV_TLS[@]}" get after-bad-input | grep -qx yes || fail "not served after a silent client"
 kill -0 "$CABIND_PID" || fail "cabind died"
 grep 'rejected connection' "$TMP/cabind.log" | sed -E 's/127\.0\.0\.1:[0-9]+/127.0.0.1:PORT/' | sort | uniq -c
 grep -q 'rejected connection from 127.0.0.1:[0-9]*: TLS handshake: .*No client certification' \
