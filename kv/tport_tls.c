@@ -181,6 +181,8 @@ static ssize_t tls_write(struct tport *b, const void *buf, size_t len)
 static void tls_free(struct tport *b)
 {
 	struct tls_tport *t = (struct tls_tport *)b;
+	if (t->hs_done && !t->sys_errno)	/* best effort: clients see a clean end */
+		mbedtls_ssl_close_notify(&t->ssl);
 	mbedtls_ssl_free(&t->ssl);
 	free(t);
 }
