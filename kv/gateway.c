@@ -9,7 +9,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <unistd.h>
 
 #include "../lib/log.h"
 #include "gateway.h"
