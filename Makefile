@@ -107,7 +107,14 @@ $(HOSTDEPS)/libnghttp2.a: $(BUILD)/musl/stamp/nghttp2
 		$(CC) $(HOSTDEP_CFLAGS) -DHAVE_ARPA_INET_H -DHAVE_NETINET_IN_H \
 		-I$(CURDIR)/$(BUILD)/musl/include -c $$f || exit 1; done
 	ar rcs $@ $(HOSTDEPS)/nghttp2/*.o
-HOSTDEP_LIBS := $(HOSTDEPS)/libyaml.a $(HOSTDEPS)/libcjson.a $(HOSTDEPS)/libnghttp2.a
+# mbedtls (TLS on the KV port) as one archive of its three libraries.
+$(HOSTDEPS)/libmbedtls.a: $(BUILD)/musl/stamp/mbedtls
+	@rm -rf $(HOSTDEPS)/mbedtls && mkdir -p $(HOSTDEPS)/mbedtls
+	cd $(HOSTDEPS)/mbedtls && for f in $(CURDIR)/$(BUILD)/src/mbedtls-*/library/*.c; do \
+		$(CC) $(HOSTDEP_CFLAGS) -I$(CURDIR)/$(BUILD)/musl/include -c $$f || exit 1; done
+	ar rcs $@ $(HOSTDEPS)/mbedtls/*.o
+HOSTDEP_LIBS := $(HOSTDEPS)/libyaml.a $(HOSTDEPS)/libcjson.a $(HOSTDEPS)/libnghttp2.a \
+                $(HOSTDEPS)/libmbedtls.a
 # cabind's own libraries (static, musl), in link order.
 CABIND_LIBS := -L$(BUILD)/musl/lib -lyaml -lcjson -lcurl -lnghttp2 -lmbedtls -lmbedx509 -lmbedcrypto
 # Host builds of lib/http.c (unit tests, the sanitized cabind) use Debian's libcurl.
@@ -152,7 +159,7 @@ UNIT_DEPS_lib   := $(call san_obj,$(LIB_SRCS) $(HTTP_SRCS))
 UNIT_DEPS_qemu  := $(call san_obj,$(QEMU_SRCS) $(LIB_SRCS))
 UNIT_DEPS_net   := $(call san_obj,$(NET_SRCS) $(LIB_SRCS))
 UNIT_DEPS_kv    := $(call san_obj,$(KV_SRCS) $(LIB_SRCS)) $(HOSTDEPS)/libnghttp2.a \
-                     $(HOSTDEPS)/libcjson.a
+                     $(HOSTDEPS)/libcjson.a $(HOSTDEPS)/libmbedtls.a
 
 # Keep test objects: they are intermediate files of the chained rules.
 .SECONDARY:
@@ -247,11 +254,11 @@ $(BUILD)/fuzz/libnghttp2.a: $(BUILD)/musl/stamp/nghttp2
 		$(FUZZ_CC) $(FUZZ_LIBFLAGS) -DHAVE_ARPA_INET_H -DHAVE_NETINET_IN_H \
 		-I$(CURDIR)/$(BUILD)/musl/include -c $$f || exit 1; done
 	ar rcs $@ $(BUILD)/fuzz/nghttp2/*.o
-$(BUILD)/fuzz/grpc_fuzz: tests/fuzz/grpc_fuzz.c kv/grpc.c kv/grpc_stats.c kv/grpc.h \
+$(BUILD)/fuzz/grpc_fuzz: tests/fuzz/grpc_fuzz.c kv/grpc.c kv/grpc_stats.c kv/grpc.h kv/tport.c \
 		kv/grpc_int.h lib/ev.c lib/log.c $(BUILD)/fuzz/libnghttp2.a
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -I$(BUILD)/musl/include -o $@ tests/fuzz/grpc_fuzz.c \
-		kv/grpc_stats.c lib/ev.c lib/log.c $(BUILD)/fuzz/libnghttp2.a
+		kv/grpc_stats.c kv/tport.c lib/ev.c lib/log.c $(BUILD)/fuzz/libnghttp2.a
 fuzz-grpc: $(BUILD)/fuzz/grpc_fuzz
 	@mkdir -p $(BUILD)/fuzz/corpus/grpc
 	$< -max_total_time=$(FUZZ_TIME) -max_len=8192 -artifact_prefix=$(BUILD)/fuzz/grpc- \

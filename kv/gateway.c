@@ -9,11 +9,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <unistd.h>
 
 #include "../lib/log.h"
 #include "gateway.h"
 #include "jsonpb.h"
+#include "tport.h"
 
 #define HEAD_MAX 16384
 #define BODY_MAX ((size_t)2 << 20)
@@ -61,7 +61,7 @@ static const struct route routes[] = {
 
 struct gw_conn {
 	struct gateway *gw;
-	int fd;
+	struct tport *t;		/* the socket, plain or TLS */
 	char *in;			/* bytes read and not yet handled */
 	size_t in_len, in_cap;
 	char *out;			/* response bytes not yet written */
@@ -73,7 +73,7 @@ struct gw_conn {
 	char *results;			/* a streaming route's {"result": ...} lines */
 	size_t results_len, results_cap;
 	int keep_alive;
-	int watching_out;
+	uint32_t watching;		/* the events asked of the loop */
 	int in_process;			/* inside process(): it flushes when done */
 	struct gw_conn *prev, *next;
 };
@@ -109,17 +109,9 @@ static void on_io(struct ev_loop *loop, int fd, uint32_t events, void *arg);
 
 static void flush(struct gw_conn *c)
 {
-	while (c->out_off < c->out_len) {
-		ssize_t w = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN)
-			break;
-		if (w <= 0) {
-			conn_close(c);
-			return;
-		}
-		c->out_off += (size_t)w;
+	if (tport_write_out(c->t, c->out, &c->out_off, c->out_len) < 0) {
+		conn_close(c);
+		return;
 	}
 	if (c->out_off == c->out_len) {
 		c->out_off = c->out_len = 0;
@@ -128,10 +120,10 @@ static void flush(struct gw_conn *c)
 			return;
 		}
 	}
-	int want = c->out_len > 0;
-	if (want != c->watching_out) {
-		c->watching_out = want;
-		ev_watch(c->gw->loop, c->fd, EPOLLIN | (want ? EPOLLOUT : 0), on_io, c);
+	uint32_t want = tport_read_events(c->t) | (c->out_len > 0 ? EPOLLOUT : 0);
+	if (want != c->watching) {
+		c->watching = want;
+		ev_watch(c->gw->loop, tport_fd(c->t), want, on_io, c);
 	}
 }
 
@@ -458,8 +450,8 @@ static void conn_close(struct gw_conn *c)
 		c->call = NULL;
 		grpc_local_free(call);
 	}
-	ev_unwatch(gw->loop, c->fd);
-	close(c->fd);
+	ev_unwatch(gw->loop, tport_fd(c->t));
+	tport_free(c->t);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -477,13 +469,14 @@ static void on_io(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct gw_conn *c = arg;
 	(void)loop;
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+	(void)fd;
+	if (events & (tport_read_events(c->t) | EPOLLHUP | EPOLLERR)) {
 		if (grow(&c->in, &c->in_cap, c->in_len + 65536) < 0) {
 			conn_close(c);
 			return;
 		}
-		ssize_t n = read(fd, c->in + c->in_len, c->in_cap - c->in_len - 1);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		ssize_t n = tport_read(c->t, c->in + c->in_len, c->in_cap - c->in_len - 1);
+		if (n == 0 || (n < 0 && n != -EAGAIN)) {
 			conn_close(c);
 			return;
 		}
@@ -494,21 +487,24 @@ static void on_io(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 	flush(c);
 }
 
-static void adopt(struct grpc_server *s, int fd, const uint8_t *head, size_t n, void *arg)
+static void adopt(struct grpc_server *s, struct tport *t, const uint8_t *head, size_t n,
+		  void *arg)
 {
 	struct gateway *gw = arg;
 	(void)s;
 	struct gw_conn *c = calloc(1, sizeof(*c));
+	uint32_t want = tport_read_events(t);
 	if (!c || grow(&c->in, &c->in_cap, n + 65536) < 0 ||
-	    ev_watch(gw->loop, fd, EPOLLIN, on_io, c) < 0) {
+	    ev_watch(gw->loop, tport_fd(t), want, on_io, c) < 0) {
 		if (c)
 			free(c->in);
 		free(c);
-		close(fd);
+		tport_free(t);
 		return;
 	}
 	c->gw = gw;
-	c->fd = fd;
+	c->t = t;
+	c->watching = want;
 	memcpy(c->in, head, n);
 	c->in_len = n;
 	c->next = gw->conns;

@@ -19,6 +19,7 @@
 #include "../lib/log.h"
 #include "grpc.h"
 #include "grpc_int.h"
+#include "tport.h"
 
 static void conn_flush(struct conn *c);
 static void conn_close(struct conn *c);
@@ -390,10 +391,24 @@ static void on_conn_io(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 
 static void conn_watch(struct conn *c, int want_out)
 {
-	if (c->watching_out == want_out)
+	uint32_t ev = tport_read_events(c->t) | (want_out ? EPOLLOUT : 0);
+	if (c->watching == ev)
 		return;
-	c->watching_out = want_out;
-	ev_watch(c->s->loop, c->fd, EPOLLIN | (want_out ? EPOLLOUT : 0), on_conn_io, c);
+	c->watching = ev;
+	ev_watch(c->s->loop, tport_fd(c->t), ev, on_conn_io, c);
+}
+
+/* Writes the bytes already made until the socket stalls. Returns -1 if the connection
+ * was closed. */
+static int write_buf(struct conn *c)
+{
+	if (tport_write_out(c->t, c->w, &c->w_off, c->w_len) < 0) {
+		conn_close(c);
+		return -1;
+	}
+	if (c->w_off == c->w_len)
+		c->w_off = c->w_len = 0;
+	return 0;
 }
 
 /* Moves what nghttp2 has to send into the write buffer and writes as much as the socket
@@ -423,52 +438,17 @@ again:
 			break;	/* let the socket drain first */
 		}
 	}
-	while (c->w_off < c->w_len) {
-		ssize_t w = write(c->fd, c->w + c->w_off, c->w_len - c->w_off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN)
-			break;
-		if (w <= 0) {
-			conn_close(c);
-			return;
-		}
-		c->w_off += (size_t)w;
-	}
-	if (c->w_off == c->w_len) {
-		c->w_off = c->w_len = 0;
-		if (capped)
-			goto again;	/* the socket took it all and nghttp2 has more: no
-					 * EPOLLOUT will come to ask for it */
-	}
+	if (write_buf(c) < 0)
+		return;
+	if (c->w_len == 0 && capped)
+		goto again;	/* the socket took it all and nghttp2 has more: no EPOLLOUT
+				 * will come to ask for it */
 	int more = c->w_len > 0 || nghttp2_session_want_write(c->h2);
 	if (!more && !nghttp2_session_want_read(c->h2)) {
 		conn_close(c);
 		return;
 	}
 	conn_watch(c, c->w_len > 0);
-}
-
-/* Writes the bytes already made (nothing new from nghttp2). Returns -1 if the
- * connection was closed. */
-static int conn_write(struct conn *c)
-{
-	while (c->w_off < c->w_len) {
-		ssize_t w = write(c->fd, c->w + c->w_off, c->w_len - c->w_off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN)
-			break;
-		if (w <= 0) {
-			conn_close(c);
-			return -1;
-		}
-		c->w_off += (size_t)w;
-	}
-	if (c->w_off == c->w_len)
-		c->w_off = c->w_len = 0;
-	conn_watch(c, c->w_len > 0);
-	return 0;
 }
 
 static void on_flush_timer(struct ev_loop *loop, void *arg)
@@ -496,14 +476,16 @@ static void conn_close(struct conn *c)
 	c->dead = 1;
 	if (c->flush_timer)
 		ev_cancel(c->s->loop, c->flush_timer);
+	if (c->hs_timer)
+		ev_cancel(c->s->loop, c->hs_timer);
 	while (c->calls) {
 		struct grpc_call *call = c->calls;
 		call_gone(call);
 		call_free(call);
 	}
-	if (c->fd >= 0) {
-		ev_unwatch(c->s->loop, c->fd);
-		close(c->fd);
+	if (c->t) {
+		ev_unwatch(c->s->loop, tport_fd(c->t));
+		tport_free(c->t);
 	}
 	nghttp2_session_del(c->h2);
 	if (c->prev)
@@ -516,18 +498,18 @@ static void conn_close(struct conn *c)
 	free(c);
 }
 
-/* Hands the connection to the HTTP/1.1 handler (or closes it): the fd is its now. */
+/* Hands the connection to the HTTP/1.1 handler (or closes it): the transport is its now. */
 static void conn_hand_over(struct conn *c, const uint8_t *head, size_t n)
 {
 	struct grpc_server *s = c->s;
-	int fd = c->fd;
-	ev_unwatch(s->loop, fd);
-	c->fd = -1;
+	struct tport *t = c->t;
+	ev_unwatch(s->loop, tport_fd(t));
+	c->t = NULL;
 	conn_close(c);
 	if (s->http1)
-		s->http1(s, fd, head, n, s->http1_arg);
+		s->http1(s, t, head, n, s->http1_arg);
 	else
-		close(fd);
+		tport_free(t);
 }
 
 /* Until the first bytes show the HTTP/2 preface, they are held back. Returns 1 when the
@@ -566,12 +548,17 @@ static void on_conn_io(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct conn *c = arg;
 	(void)loop;
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+	(void)fd;
+	if (events & (tport_read_events(c->t) | EPOLLHUP | EPOLLERR)) {
 		static uint8_t buf[READ_CHUNK];
-		ssize_t n = read(fd, buf, sizeof(buf));
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		ssize_t n = tport_read(c->t, buf, sizeof(buf));
+		if (n == 0 || (n < 0 && n != -EAGAIN)) {
 			conn_close(c);
 			return;
+		}
+		if (n > 0 && c->hs_timer) {
+			ev_cancel(c->s->loop, c->hs_timer);
+			c->hs_timer = 0;
 		}
 		if (n > 0 && !c->is_h2 && sniff(c, buf, (size_t)n) <= 0)
 			return;	/* more preface to come, or the connection went elsewhere */
@@ -586,14 +573,31 @@ static void on_conn_io(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 			}
 		}
 	}
-	if ((events & EPOLLOUT) && conn_write(c) < 0)
+	if ((events & EPOLLOUT) && write_buf(c) < 0)
 		return;
+	conn_watch(c, c->w_len > 0);	/* also what a TLS handshake waits for */
 	/* New frames (answers, watch events, acks) are made at the next turn, after the
 	 * before-sleep hook: nothing reaches a client before the write it follows is on disk. */
 	conn_kick(c);
 }
 
-static int conn_new(struct grpc_server *s, int fd)
+/* A TLS client that has not sent a byte of HTTP this long after connecting is dropped:
+ * handshakes that stall hold no connection for ever. */
+#define HANDSHAKE_MS 10000
+
+static void on_hs_timeout(struct ev_loop *loop, void *arg)
+{
+	struct conn *c = arg;
+	(void)loop;
+	c->hs_timer = 0;
+	log_warnx("kv: closing a TLS connection that sent no request within %d s",
+		  HANDSHAKE_MS / 1000);
+	conn_close(c);
+}
+
+/* A connection on the accepted socket fd, TLS with tls's settings unless NULL. Takes fd
+ * on success. */
+static int conn_new(struct grpc_server *s, int fd, struct tport_tls *tls)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	nghttp2_session_callbacks *cb;
@@ -608,12 +612,17 @@ static int conn_new(struct grpc_server *s, int fd)
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
 	int rc = nghttp2_session_server_new(&c->h2, cb, c);
 	nghttp2_session_callbacks_del(cb);
-	if (rc != 0) {
+	if (rc == 0 && !(c->t = tport_new(fd, tls)))
+		nghttp2_session_del(c->h2);
+	if (rc != 0 || !c->t) {
 		free(c);
 		return -ENOMEM;
 	}
 	c->s = s;
-	c->fd = fd;
+	if (tls) {
+		long id = ev_timer(s->loop, HANDSHAKE_MS, on_hs_timeout, c);
+		c->hs_timer = id > 0 ? id : 0;
+	}
 	nghttp2_settings_entry iv[] = {
 		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100000 },
 		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1u << 20 },
@@ -624,7 +633,6 @@ static int conn_new(struct grpc_server *s, int fd)
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
-	c->watching_out = -1;
 	conn_watch(c, 0);
 	return 0;
 }
@@ -632,8 +640,12 @@ static int conn_new(struct grpc_server *s, int fd)
 static void on_accept(struct ev_loop *loop, int lfd, uint32_t events, void *arg)
 {
 	struct grpc_server *s = arg;
+	struct tport_tls *tls = NULL;
 	(void)loop;
 	(void)events;
+	for (int i = 0; i < s->n_lfd; i++)
+		if (s->lfd[i] == lfd)
+			tls = s->ltls[i];
 	for (;;) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
@@ -643,7 +655,7 @@ static void on_accept(struct ev_loop *loop, int lfd, uint32_t events, void *arg)
 		}
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (conn_new(s, fd) < 0)
+		if (conn_new(s, fd, tls) < 0)
 			close(fd);
 	}
 }
@@ -666,7 +678,8 @@ struct grpc_server *grpc_server_new(struct ev_loop *loop, const struct grpc_meth
 	return s;
 }
 
-int grpc_server_listen(struct grpc_server *s, const char *host, int port)
+int grpc_server_listen(struct grpc_server *s, const char *host, int port,
+		       struct tport_tls *tls)
 {
 	if (s->n_lfd == LISTEN_MAX)
 		return -EMFILE;
@@ -703,6 +716,7 @@ int grpc_server_listen(struct grpc_server *s, const char *host, int port)
 		close(fd);
 		return rc;
 	}
+	s->ltls[s->n_lfd] = tls;
 	s->lfd[s->n_lfd++] = fd;
 	return sa.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&sa)->sin6_port) :
 					  ntohs(((struct sockaddr_in *)&sa)->sin_port);

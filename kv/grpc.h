@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "../lib/ev.h"
+#include "tport.h"
 
 #define GRPC_MSG_MAX ((size_t)2 << 20)	/* larger request messages: RESOURCE_EXHAUSTED */
 
@@ -53,9 +54,11 @@ struct grpc_method {
 struct grpc_server *grpc_server_new(struct ev_loop *loop, const struct grpc_method *methods,
 				    size_t n, void *ctx);
 /* Listens on host:port (an IPv4/IPv6 literal, "localhost" or a name getaddrinfo knows;
- * port 0 picks one). Returns the port bound, or -errno (-EADDRINUSE...). May be called
- * for several addresses. */
-int grpc_server_listen(struct grpc_server *s, const char *host, int port);
+ * port 0 picks one), serving TLS with tls's settings unless it is NULL (tls must outlive
+ * s). Returns the port bound, or -errno (-EADDRINUSE...). May be called for several
+ * addresses. */
+int grpc_server_listen(struct grpc_server *s, const char *host, int port,
+		       struct tport_tls *tls);
 /* Writes the methods' counters and latency histograms as Prometheus text to f
  * (grpc_server_started_total, grpc_server_handled_total{grpc_code},
  * grpc_server_handling_seconds). */
@@ -64,10 +67,10 @@ void grpc_server_metrics(const struct grpc_server *s, FILE *f);
 void grpc_server_free(struct grpc_server *s);
 
 /* Connections whose first bytes are not the HTTP/2 preface go to fn, with the bytes read
- * so far (head, n; borrowed for the call): fn owns fd from then on. Without a handler
- * such connections are closed. */
-typedef void grpc_http1_fn(struct grpc_server *s, int fd, const uint8_t *head, size_t n,
-			   void *arg);
+ * so far (head, n; borrowed for the call): fn owns the transport t (unwatched) from then
+ * on. Without a handler such connections are closed. */
+typedef void grpc_http1_fn(struct grpc_server *s, struct tport *t, const uint8_t *head,
+			   size_t n, void *arg);
 void grpc_server_set_http1(struct grpc_server *s, grpc_http1_fn *fn, void *arg);
 
 /* Local calls: a method run without HTTP/2, for the JSON gateway. The method's responses

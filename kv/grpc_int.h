@@ -50,7 +50,8 @@ struct grpc_call {
 
 struct conn {
 	struct grpc_server *s;
-	int fd;
+	struct tport *t;		/* the socket, plain or TLS; NULL once handed over */
+	long hs_timer;			/* a TLS client's first bytes are due */
 	int is_h2;			/* the client's first bytes were the HTTP/2 preface */
 	uint8_t sniff[H2_PREFACE_LEN];	/* those bytes until then */
 	size_t n_sniff;
@@ -59,7 +60,7 @@ struct conn {
 	size_t w_len, w_off, w_cap;
 	int in_recv;			/* inside nghttp2 callbacks: flush afterwards */
 	long flush_timer;		/* a flush is due at the next loop turn */
-	int watching_out;
+	uint32_t watching;		/* the events asked of the loop */
 	int dead;
 	struct grpc_call *calls;
 	struct conn *prev, *next;
@@ -71,6 +72,7 @@ struct grpc_server {
 	size_t n_methods;
 	void *ctx;
 	int lfd[LISTEN_MAX];
+	struct tport_tls *ltls[LISTEN_MAX];	/* each listener's TLS settings, or NULL */
 	int n_lfd;
 	struct conn *conns;
 	struct method_stats *stats;	/* one per method */

@@ -13,13 +13,47 @@
 #include "kv.h"
 #include "service.h"
 #include "svc_int.h"
+#include "tport.h"
 
 struct kv_server {
 	struct ev_loop *loop;
 	struct grpc_server *grpc;
 	struct gateway *gw;
 	struct kv_service *svc;
+	struct tport_tls *tls;		/* the https:// listeners' settings, or NULL */
 };
+
+/* "https://host:port" or "http://..." of a parsed URL, brackets around IPv6. */
+static void url_text(const struct kv_url *u, int port, char *out, size_t len)
+{
+	int v6 = strchr(u->host, ':') != NULL;
+	snprintf(out, len, "%s://%s%s%s:%d", u->tls ? "https" : "http", v6 ? "[" : "", u->host,
+		 v6 ? "]" : "", port);
+}
+
+/* The TLS settings for the https:// URLs among urls[n] (*out stays NULL without any), with
+ * etcd's checks: an https URL needs --cert-file and --key-file. Returns 0 or a negative
+ * code with err set. */
+static int client_tls(const struct kv_opts *o, const struct kv_url *urls, int n,
+		      struct tport_tls **out, char *err, size_t errlen)
+{
+	const struct kv_url *https = NULL;
+	for (int i = 0; i < n && !https; i++)
+		if (urls[i].tls)
+			https = &urls[i];
+	if (!https)
+		return 0;
+	if (!o->cert_file[0] || !o->key_file[0]) {
+		char u[300];
+		url_text(https, https->port, u, sizeof(u));
+		snprintf(err, errlen, "TLS key/cert (--cert-file, --key-file) must be provided for "
+			 "client url %s with HTTPS scheme", u);
+		return -EINVAL;
+	}
+	struct tport_tls_opts to = { o->cert_file, o->key_file, o->trusted_ca_file,
+				     o->client_cert_auth };
+	return tport_tls_new(&to, out, err, errlen);
+}
 
 /* GET /metrics: the process, the store, and the gRPC methods, in Prometheus text. */
 static int metrics(void *arg, char **text, size_t *len)
@@ -68,19 +102,19 @@ int kv_server_start(struct ev_loop *loop, const struct kv_opts *o, struct kv_ser
 		snprintf(err, errlen, "--listen-client-urls: %s", why);
 		return -EINVAL;
 	}
-	for (int i = 0; i < n; i++)
-		if (urls[i].tls) {
-			snprintf(err, errlen, "--listen-client-urls: https:// is not served yet");
-			return -ENOTSUP;
-		}
+	struct tport_tls *tls = NULL;
+	int rc = client_tls(o, urls, n, &tls, err, errlen);
+	if (rc < 0)
+		return rc;
 	char dir[300];
 	if (o->data_dir[0])
 		snprintf(dir, sizeof(dir), "%s", o->data_dir);
 	else
 		snprintf(dir, sizeof(dir), "%s.etcd", o->name);
-	int rc = fs_mkdirs(dir, 1);
+	rc = fs_mkdirs(dir, 1);
 	if (rc < 0) {
 		snprintf(err, errlen, "--data-dir %s: %s", dir, strerror(-rc));
+		tport_tls_free(tls);
 		return rc;
 	}
 	struct kv_server *s = calloc(1, sizeof(*s));
@@ -88,8 +122,10 @@ int kv_server_start(struct ev_loop *loop, const struct kv_opts *o, struct kv_ser
 		if (!s)
 			snprintf(err, errlen, "out of memory");
 		free(s);
+		tport_tls_free(tls);
 		return s ? rc : -ENOMEM;
 	}
+	s->tls = tls;
 	s->loop = loop;
 	kv_service_set_loop(s->svc, loop);
 	kv_service_attach_wal(s->svc, loop);
@@ -104,15 +140,17 @@ int kv_server_start(struct ev_loop *loop, const struct kv_opts *o, struct kv_ser
 		return -ENOMEM;
 	}
 	for (int i = 0; i < n; i++) {
-		int port = grpc_server_listen(s->grpc, urls[i].host, urls[i].port);
+		int port = grpc_server_listen(s->grpc, urls[i].host, urls[i].port,
+					      urls[i].tls ? s->tls : NULL);
 		if (port < 0) {
 			snprintf(err, errlen, "listen on %s:%d: %s", urls[i].host, urls[i].port,
 				 strerror(-port));
 			kv_server_stop(s);
 			return port;
 		}
-		log_info("kv: serving clients on http://%s%s%s:%d", strchr(urls[i].host, ':') ?
-			 "[" : "", urls[i].host, strchr(urls[i].host, ':') ? "]" : "", port);
+		char u[300];
+		url_text(&urls[i], port, u, sizeof(u));
+		log_info("kv: serving clients on %s", u);
 	}
 	*out = s;
 	return 0;
@@ -124,6 +162,7 @@ void kv_server_stop(struct kv_server *s)
 		return;
 	gw_free(s->gw);
 	grpc_server_free(s->grpc);
+	tport_tls_free(s->tls);
 	kv_service_free(s->svc);
 	free(s);
 }

@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int sv[2];
 	if (!s || socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
 		abort();
-	if (conn_new(s, sv[0]) < 0)
+	if (conn_new(s, sv[0], NULL) < 0)
 		abort();
 	if (data[0] & 1)
 		(void)!write(sv[1], H2_PREFACE, H2_PREFACE_LEN);

@@ -49,27 +49,37 @@ expect_fail() {
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+# KV_TLS=(etcdctl TLS flags: --cacert F [--cert F --key F]): both helpers below listen on
+# https:// instead and check readiness with these flags; the server's own TLS flags go in
+# their arguments.
+KV_TLS=()
+kv_scheme() { if ((${#KV_TLS[@]})); then echo https; else echo http; fi; }
 # start_etcd_ref [ETCD_FLAGS...]: etcd (member "ref", data in $TMP/etcd) on loopback; sets
 # P_ETCD and returns once it answers.
 start_etcd_ref() {
 	P_ETCD=$(free_port)
-	local peer
+	local peer url
 	peer=$(free_port)
-	etcd --name ref --data-dir "$TMP/etcd" --listen-client-urls "http://127.0.0.1:$P_ETCD" \
-		--advertise-client-urls "http://127.0.0.1:$P_ETCD" \
+	url=$(kv_scheme)://127.0.0.1:$P_ETCD
+	etcd --name ref --data-dir "$TMP/etcd" --listen-client-urls "$url" \
+		--advertise-client-urls "$url" \
 		--listen-peer-urls "http://127.0.0.1:$peer" \
 		--initial-advertise-peer-urls "http://127.0.0.1:$peer" \
 		--initial-cluster "ref=http://127.0.0.1:$peer" "$@" >"$TMP/etcd.log" 2>&1 &
 	CLEANUP+=("kill $! 2>/dev/null")
-	wait_for 30 "etcd" etcdctl --endpoints "127.0.0.1:$P_ETCD" endpoint health
+	wait_for 30 "etcd" etcdctl --endpoints "$url" "${KV_TLS[@]}" endpoint health
 }
-# start_cabind_kv [VAR=VALUE...]: $CABIND (member "ref", data in $TMP/cabind) on loopback,
-# with those variables in its environment; sets P_CABIN and CABIND_PID and returns once it
-# is ready. Its log is $TMP/cabind.log.
+# start_cabind_kv [VAR=VALUE...] [-- CABIND_FLAGS...]: $CABIND (member "ref", data in
+# $TMP/cabind) on loopback, with those variables in its environment; sets P_CABIN and
+# CABIND_PID and returns once it is ready. Its log is $TMP/cabind.log.
 start_cabind_kv() {
+	local vars=()
+	while (($#)) && [[ $1 != -- ]]; do vars+=("$1"); shift; done
+	(($#)) && shift
 	P_CABIN=$(free_port)
-	env "$@" "$CABIND" --name ref --data-dir "$TMP/cabind" \
-		--listen-client-urls "http://127.0.0.1:$P_CABIN" >"$TMP/cabind.out" 2>"$TMP/cabind.log" &
+	env "${vars[@]}" "$CABIND" --name ref --data-dir "$TMP/cabind" \
+		--listen-client-urls "$(kv_scheme)://127.0.0.1:$P_CABIN" "$@" \
+		>"$TMP/cabind.out" 2>"$TMP/cabind.log" &
 	CABIND_PID=$!
 	CLEANUP+=("kill $CABIND_PID 2>/dev/null")
 	wait_for 30 "cabind" grep -q 'cabin: ready' "$TMP/cabind.log"
