@@ -51,6 +51,14 @@ static int request_line(const char *p, const char *eol, struct h1_req *req)
 	if (eol - sp2 - 1 != 8 || memcmp(sp2 + 1, "HTTP/1.", 7) != 0 ||
 	    (sp2[8] != '0' && sp2[8] != '1'))
 		return -1;
+	for (const char *m = p; m < sp1; m++)	/* letters: the methods there are */
+		if (!((*m >= 'A' && *m <= 'Z') || (*m >= 'a' && *m <= 'z')))
+			return -1;
+	if (sp1[1] != '/')	/* origin-form only: the gateway is no proxy */
+		return -1;
+	for (const char *t = sp1 + 1; t < sp2; t++)	/* visible ASCII */
+		if ((unsigned char)*t <= ' ' || (unsigned char)*t >= 0x7f)
+			return -1;
 	memcpy(req->method, p, (size_t)(sp1 - p));
 	req->method[sp1 - p] = '\0';
 	size_t plen = (size_t)(sp2 - sp1 - 1);
