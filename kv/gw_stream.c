@@ -35,6 +35,8 @@ static void on_stream_msg(void *arg, const uint8_t *msg, size_t len)
 {
 	struct gw_conn *c = arg;
 	char *json = NULL;
+	if (c->doomed)
+		return;	/* it is being cut off: no more output */
 	if (jp_to_json(jp_find(c->route->res), msg, len, &json) < 0) {
 		log_warnx("kv: gateway: cannot convert a %s", c->route->res);
 		return;
