@@ -70,11 +70,6 @@ static int grow(char **buf, size_t *cap, size_t need)
 	return 0;
 }
 
-int gw_grow(char **buf, size_t *cap, size_t need)
-{
-	return grow(buf, cap, need);
-}
-
 static void on_io(struct ev_loop *loop, int fd, uint32_t events, void *arg);
 
 /* Input is read while there is room for it and the client takes its answers: one that

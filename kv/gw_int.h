@@ -62,7 +62,6 @@ struct gateway {
 };
 
 /* gateway.c */
-int gw_grow(char **buf, size_t *cap, size_t need);
 /* Appends to c's output; on no memory the connection is doomed. */
 void gw_append(struct gw_conn *c, const char *p, size_t n);
 /* A response head: the status line and etcd's CORS headers, then the Content-Type; the

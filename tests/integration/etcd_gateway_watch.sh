@@ -70,8 +70,13 @@ script() {
 	printf '{"ID":"%d"}\n{"ID":"%d"}\n' "$((16#$id))" "$((16#$id))" |
 		curl -sN -X POST "$e/v3/lease/keepalive" --data-binary @- |
 		sed "s/\"$((16#$id))\"/\"L\"/g" >"$o.7"
+	# the answer's head (Date aside), and a first request that does not decode
+	curl -s -D - -X POST "$e/v3/lease/keepalive" -d '{"ID":"1"}' |
+		sed -E 's/^Date: .*/Date: D/; s/"(cluster_id|member_id|raft_term)":"[0-9]+"/"\1":"0"/g' \
+		>"$o.8"
+	curl -s -o /dev/null -w '%{http_code}\n' -X POST "$e/v3/watch" -d 'nonsense' >>"$o.8"
 	stop_watchers
-	for i in 1 2 3 4 5 6 7; do
+	for i in 1 2 3 4 5 6 7 8; do
 		echo "== $i"
 		norm <"$o.$i"
 	done
