@@ -170,6 +170,15 @@ static void test_streams(void)
 	static const char t[] = "\r\n5\r\n:\"8\"}\r\n0\r\n\r\n";
 	TU_EQ_INT(write(p.fd, t, sizeof(t) - 1), sizeof(t) - 1);
 	TU_CHECK(wait_for(&p, "{\"result\":{\"ID\":\"8\"}}\n\r\n0\r\n\r\n"));
+	/* pipelined: a stream, then plain requests, answered in order */
+	static const char pipe[] = "POST /v3/lease/keepalive HTTP/1.1\r\nContent-Length: 8\r\n\r\n"
+				   "{\"ID\":4}GET /health HTTP/1.1\r\n\r\nGET /version HTTP/1.1\r\n\r\n";
+	p.len = 0;
+	TU_EQ_INT(write(p.fd, pipe, sizeof(pipe) - 1), sizeof(pipe) - 1);
+	TU_CHECK(wait_for(&p, "\"etcdcluster\":\"3.4.0\"}"));
+	char *a = strstr(p.got, "{\"ID\":\"4\"}"), *b = strstr(p.got, "\r\n0\r\n\r\n");
+	char *hl = strstr(p.got, "{\"health\":\"true\"}");
+	TU_CHECK(a && b && hl && a < b && b < hl);
 	/* a first request that does not decode fails the call as grpc-gateway does */
 	ask(&p, "/v3/lease/keepalive", "nonsense");
 	TU_CHECK(wait_for(&p, "\"code\":2}"));
