@@ -169,16 +169,18 @@ void gw_head(struct gw_conn *c, int status, const char *reason, const char *type
 	time_t now = time(NULL);
 	struct tm tm;
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &tm));
-	int n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
+	int n = snprintf(head, sizeof(head), "HTTP/1.%d %d %s\r\n"
 			 "Access-Control-Allow-Headers: accept, content-type, authorization\r\n"
 			 "Access-Control-Allow-Methods: POST, GET, OPTIONS, PUT, DELETE\r\n"
-			 "Access-Control-Allow-Origin: *\r\nContent-Type: %s\r\n", status, reason,
-			 type);
+			 "Access-Control-Allow-Origin: *\r\nContent-Type: %s\r\n",
+			 !c->req.http10, status, reason, type);
 	gw_append(c, head, (size_t)n);
 	if (c->stream && status == 200 && c->call)	/* the gRPC response's header metadata */
 		gw_append(c, "Grpc-Metadata-Content-Type: application/grpc\r\n", 46);
+	/* as Go's server: the request's version, and whatever is not its default said */
 	n = snprintf(head, sizeof(head), "Date: %s\r\n%s", date,
-		     c->keep_alive ? "" : "Connection: close\r\n");
+		     c->req.http10 ? (c->keep_alive ? "Connection: keep-alive\r\n" : "") :
+				     (c->keep_alive ? "" : "Connection: close\r\n"));
 	gw_append(c, head, (size_t)n);
 }
 

@@ -1,7 +1,8 @@
 /* The JSON gateway's streaming routes (/v3/watch, /v3/lease/keepalive) as etcd 3.4's
  * grpc-gateway serves them: each JSON object of the request body goes to the method as
  * soon as it is all there, the body may stay open, and each response leaves at once as a
- * {"result": ...} line in a chunked answer whose head goes with the first of them. */
+ * {"result": ...} line in a chunked answer whose head goes with the first of them (for an
+ * HTTP/1.0 client, as Go's server does: not chunked, and the connection closes after). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,10 @@ static void stream_head(struct gw_conn *c)
 		return;
 	c->stream_head = 1;
 	gw_head(c, 200, "OK", "application/json");
-	gw_append(c, "Transfer-Encoding: chunked\r\n\r\n", 30);
+	if (c->req.http10)
+		gw_append(c, "\r\n", 2);
+	else
+		gw_append(c, "Transfer-Encoding: chunked\r\n\r\n", 30);
 }
 
 /* One chunk of the answer: a, text and z. */
@@ -24,11 +28,13 @@ static void chunk(struct gw_conn *c, const char *a, const char *text, const char
 {
 	char size[24];
 	size_t na = strlen(a), nt = strlen(text), nz = strlen(z);
-	gw_append(c, size, (size_t)snprintf(size, sizeof(size), "%zx\r\n", na + nt + nz));
+	if (!c->req.http10)
+		gw_append(c, size, (size_t)snprintf(size, sizeof(size), "%zx\r\n", na + nt + nz));
 	gw_append(c, a, na);
 	gw_append(c, text, nt);
 	gw_append(c, z, nz);
-	gw_append(c, "\r\n", 2);
+	if (!c->req.http10)
+		gw_append(c, "\r\n", 2);
 }
 
 static void on_stream_msg(void *arg, const uint8_t *msg, size_t len)
@@ -82,7 +88,8 @@ static void on_stream_end(void *arg, enum grpc_status st, const char *message)
 		stream_head(c);
 		if (st != GRPC_OK)
 			error_chunk(c, st, message);
-		gw_append(c, "0\r\n\r\n", 5);
+		if (!c->req.http10)
+			gw_append(c, "0\r\n\r\n", 5);
 	}
 	grpc_local_free(call);
 	gw_out_grew(c);	/* the next request, if any, at the next turn */
@@ -90,6 +97,8 @@ static void on_stream_end(void *arg, enum grpc_status st, const char *message)
 
 void gw_stream_start(struct gw_conn *c, const struct route *r)
 {
+	if (c->req.http10)
+		c->keep_alive = 0;	/* the answer ends where the connection does */
 	c->route = r;
 	c->stream_head = 0;
 	c->stream_sent = 0;

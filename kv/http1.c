@@ -86,6 +86,7 @@ int h1_parse_head(const char *buf, size_t len, struct h1_req *req, const char **
 	}
 	size_t vl;
 	const char *v = header(buf, end, "Connection", &vl);
+	req->http10 = minor == 0;
 	req->keep_alive = minor == 1 ? !(v && is(v, vl, "close")) : v && is(v, vl, "keep-alive");
 	v = header(buf, end, "Expect", &vl);
 	req->expect_continue = minor == 1 && v && is(v, vl, "100-continue");

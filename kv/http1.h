@@ -19,6 +19,7 @@ enum h1_err {
 struct h1_req {
 	char method[16];
 	char path[1024];	/* without the query */
+	int http10;		/* an HTTP/1.0 request: its answer cannot be chunked */
 	int keep_alive;		/* HTTP/1.1 unless "Connection: close"; 1.0 with keep-alive */
 	int chunked;		/* Transfer-Encoding: chunked */
 	int expect_continue;	/* Expect: 100-continue (curl's, for a body of unknown size) */

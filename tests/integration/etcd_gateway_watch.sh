@@ -70,8 +70,12 @@ script() {
 	printf '{"ID":"%d"}\n{"ID":"%d"}\n' "$((16#$id))" "$((16#$id))" |
 		curl -sN -X POST "$e/v3/lease/keepalive" --data-binary @- |
 		sed "s/\"$((16#$id))\"/\"L\"/g" >"$o.7"
-	# the answer's head (Date aside), and a first request that does not decode
-	curl -s -D - -X POST "$e/v3/lease/keepalive" -d '{"ID":"1"}' |
+	# the answer's head (Date aside), HTTP/1.1 and 1.0, and a first request that does not
+	# decode
+	{
+		curl -s -D - -X POST "$e/v3/lease/keepalive" -d '{"ID":"1"}'
+		curl -s -0 -D - -X POST "$e/v3/lease/keepalive" -d '{"ID":"2"}'	# not chunked
+	} |
 		sed -E 's/^Date: .*/Date: D/; s/"(cluster_id|member_id|raft_term)":"[0-9]+"/"\1":"0"/g' \
 		>"$o.8"
 	curl -s -o /dev/null -w '%{http_code}\n' -X POST "$e/v3/watch" -d 'nonsense' >>"$o.8"

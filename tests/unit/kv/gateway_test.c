@@ -179,6 +179,17 @@ static void test_streams(void)
 	char *a = strstr(p.got, "{\"ID\":\"4\"}"), *b = strstr(p.got, "\r\n0\r\n\r\n");
 	char *hl = strstr(p.got, "{\"health\":\"true\"}");
 	TU_CHECK(a && b && hl && a < b && b < hl);
+	/* HTTP/1.0: not chunked, and the end of the answer is the end of the connection */
+	struct peer q;
+	connect_to(&q, loop, port, 0);
+	static const char old[] = "POST /v3/lease/keepalive HTTP/1.0\r\nConnection: keep-alive\r\n"
+				  "Content-Length: 16\r\n\r\n{\"ID\":5}{\"ID\":6}";
+	TU_EQ_INT(write(q.fd, old, sizeof(old) - 1), sizeof(old) - 1);
+	TU_CHECK(wait_for(&q, NULL));
+	TU_CHECK(strstr(q.got, "HTTP/1.0 200 OK\r\n") == q.got);
+	TU_CHECK(strstr(q.got, " GMT\r\n\r\n{\"result\":{\"ID\":\"5\"}}\n"
+			       "{\"result\":{\"ID\":\"6\"}}\n") && !strstr(q.got, "chunked"));
+	close(q.fd);
 	/* a first request that does not decode fails the call as grpc-gateway does */
 	ask(&p, "/v3/lease/keepalive", "nonsense");
 	TU_CHECK(wait_for(&p, "\"code\":2}"));

@@ -26,6 +26,7 @@ static void test_heads(void)
 	TU_EQ_INT(r.keep_alive, 0);
 	TU_EQ_INT(head("GET / HTTP/1.0\r\n\r\n", &r), 18);
 	TU_EQ_INT(r.keep_alive, 0);
+	TU_EQ_INT(r.http10, 1);
 	TU_EQ_INT(head("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", &r), 42);
 	TU_EQ_INT(r.keep_alive, 1);
 	TU_EQ_INT(head("POST /v3/lease/keepalive HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
