@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../lib/jsonscan.h"
 #include "jsonpb.h"
 
 #define DEPTH_MAX 32
@@ -636,26 +637,14 @@ int jp_from_json_next(const struct jp_msg *m, const char *json, size_t len, stru
 
 size_t jp_object_len(const char *json, size_t len)
 {
-	size_t i = 0, depth = 0;
-	int in_str = 0;
+	size_t i = 0;
+	int depth = 0, in_str = 0;
 	while (i < len && (json[i] == ' ' || json[i] == '\n' || json[i] == '\r' || json[i] == '\t'))
 		i++;
 	if (i == len || (json[i] != '{' && json[i] != '['))
 		return i == len ? 0 : len;	/* not an object: the parser says what is wrong */
-	for (; i < len; i++) {
-		char ch = json[i];
-		if (in_str) {
-			if (ch == '\\')
-				i++;
-			else if (ch == '"')
-				in_str = 0;
-		} else if (ch == '"') {
-			in_str = 1;
-		} else if (ch == '{' || ch == '[') {
-			depth++;
-		} else if ((ch == '}' || ch == ']') && --depth == 0) {
+	for (; i < len; i++)
+		if ((depth += json_bracket_step(json, len, &i, &in_str)) == 0)
 			return i + 1;
-		}
-	}
 	return 0;
 }
