@@ -412,6 +412,7 @@ static int start_request(struct gw_conn *c)
 	c->reading_body = 1;
 	c->body_len = 0;
 	c->discard = 0;
+	c->stream_head = 0;
 	const struct route *r = find_route(c->req.path);
 	c->stream = r && r->stream && strcmp(c->req.method, "POST") == 0;
 	if (!c->stream && c->req.content_length > GW_BODY_MAX) {

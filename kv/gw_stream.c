@@ -100,7 +100,6 @@ void gw_stream_start(struct gw_conn *c, const struct route *r)
 	if (c->req.http10)
 		c->keep_alive = 0;	/* the answer ends where the connection does */
 	c->route = r;
-	c->stream_head = 0;
 	c->stream_sent = 0;
 	c->call = grpc_local_call(c->gw->grpc, r->method, on_stream_msg, on_stream_end, c);
 	if (!c->call) {
