@@ -234,6 +234,17 @@ fuzz-wal: $(BUILD)/fuzz/wal_fuzz
 fuzz: fuzz-wal
 .PHONY: fuzz-wal
 
+# The JSON gateway's HTTP/1.1 request parsing (pure: kv/http1.c only).
+$(BUILD)/fuzz/http1_fuzz: tests/fuzz/http1_fuzz.c kv/http1.c kv/http1.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
+fuzz-http1: $(BUILD)/fuzz/http1_fuzz
+	@mkdir -p $(BUILD)/fuzz/corpus/http1
+	$< -max_total_time=$(FUZZ_TIME) -max_len=4096 -artifact_prefix=$(BUILD)/fuzz/http1- \
+		$(BUILD)/fuzz/corpus/http1 tests/fuzz/corpus/http1
+fuzz: fuzz-http1
+.PHONY: fuzz-http1
+
 # The JSON gateway's JSON<->protobuf mapping, with the pinned cJSON built for the fuzzer.
 $(BUILD)/fuzz/jsonpb_fuzz: tests/fuzz/jsonpb_fuzz.c kv/jsonpb.c kv/jsonpb.h kv/pb.c kv/pb.h \
 		$(BUILD)/fuzz/libcjson.a

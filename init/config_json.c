@@ -6,6 +6,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 
+#include "../lib/jsonscan.h"
 #include "config_int.h"
 
 /* Walks the values of a JSON text in document order, which is also the order of a
@@ -74,21 +75,10 @@ static int too_deep(const char *t, size_t len, size_t *where)
 {
 	int depth = 0, in_str = 0;
 	for (size_t i = 0; i < len; i++) {
-		char ch = t[i];
-		if (in_str) {
-			if (ch == '\\')
-				i++;
-			else if (ch == '"')
-				in_str = 0;
-		} else if (ch == '"') {
-			in_str = 1;
-		} else if (ch == '{' || ch == '[') {
-			if (++depth > CFG_DEPTH_MAX) {
-				*where = i;
-				return 1;
-			}
-		} else if (ch == '}' || ch == ']') {
-			depth--;
+		depth += json_bracket_step(t, len, &i, &in_str);
+		if (depth > CFG_DEPTH_MAX) {
+			*where = i;
+			return 1;
 		}
 	}
 	return 0;

@@ -789,9 +789,14 @@ void grpc_local_free(struct grpc_call *call)
 	call_free(call);
 }
 
+void grpc_local_set_pending(struct grpc_call *call, size_t bytes)
+{
+	call->local_pending = bytes;
+}
+
 size_t grpc_call_pending(const struct grpc_call *call)
 {
-	return call->out_len - call->out_off;
+	return call->conn ? call->out_len - call->out_off : call->local_pending;
 }
 
 struct ev_loop *grpc_call_loop(const struct grpc_call *call)

@@ -85,6 +85,10 @@ void grpc_local_deliver(struct grpc_call *call, const uint8_t *msg, size_t len);
 void grpc_local_half_close(struct grpc_call *call);
 /* Ends a local call: the method's on_gone if it has not finished, then frees it. */
 void grpc_local_free(struct grpc_call *call);
+/* The bytes the local call's sink has taken and not yet passed on (a gateway client that
+ * does not read): what grpc_call_pending reports for the call, so that a streaming method
+ * holds back as it does for a slow HTTP/2 client. */
+void grpc_local_set_pending(struct grpc_call *call, size_t bytes);
 
 /* Queues one response message (copied). Returns 0, -ENOMEM, or -EPIPE if the call has
  * already finished or its stream is gone. */
@@ -107,8 +111,8 @@ typedef void grpc_defer_gone_fn(struct grpc_call *call, void *arg);
 void grpc_call_defer(struct grpc_call *call, grpc_defer_gone_fn *gone, void *arg);
 /* Bytes of response messages (framing included) queued on the call that HTTP/2 has not
  * taken yet: the client's flow-control window or a slow socket holds them back. A stream
- * that keeps sending watches it to notice a client that does not read. 0 for a local
- * call (its sink takes each message at once). */
+ * that keeps sending watches it to notice a client that does not read. For a local call,
+ * what its sink last said with grpc_local_set_pending. */
 size_t grpc_call_pending(const struct grpc_call *call);
 /* The loop the call's server runs on, for a method's timers. */
 struct ev_loop *grpc_call_loop(const struct grpc_call *call);

@@ -25,6 +25,7 @@ struct grpc_call {
 	grpc_local_msg_fn *local_msg;	/* a local call's sinks (the JSON gateway) */
 	grpc_local_end_fn *local_end;
 	void *local_arg;
+	size_t local_pending;		/* grpc_local_set_pending: the sink's unsent bytes */
 	int32_t id;
 	const struct grpc_method *m;
 	char path[128];

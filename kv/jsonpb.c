@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../lib/jsonscan.h"
 #include "jsonpb.h"
 
 #define DEPTH_MAX 32
@@ -36,6 +37,7 @@ struct jp_msg {
 #define M(name, num, msg) { name, num, JP_MSG, 0, &msg, NULL }
 #define RM(name, num, msg) { name, num, JP_MSG, 1, &msg, NULL }
 #define E(name, num, names) { name, num, JP_ENUM, 0, NULL, names }
+#define RE(name, num, names) { name, num, JP_ENUM, 1, NULL, names }
 
 static const char *const sort_orders[] = { "NONE", "ASCEND", "DESCEND", NULL };
 static const char *const sort_targets[] = { "KEY", "VERSION", "CREATE", "MOD", "VALUE", NULL };
@@ -44,6 +46,7 @@ static const char *const cmp_targets[] = { "VERSION", "CREATE", "MOD", "VALUE", 
 static const char *const event_types[] = { "PUT", "DELETE", NULL };
 static const char *const alarm_actions[] = { "GET", "ACTIVATE", "DEACTIVATE", NULL };
 static const char *const alarm_types[] = { "NONE", "NOSPACE", "CORRUPT", NULL };
+static const char *const watch_filters[] = { "NOPUT", "NODELETE", NULL };
 
 static const struct jp_field f_empty[] = { F("", 0, JP_BOOL) };	/* matches nothing */
 static const struct jp_msg Empty = { "Empty", f_empty, 0 };
@@ -192,6 +195,27 @@ static const struct jp_field f_hashkv_res[] = {
 };
 MSG(HashKVResponse, f_hashkv_res);
 
+static const struct jp_field f_watch_create[] = {
+	F("key", 1, JP_BYTES), F("range_end", 2, JP_BYTES), F("start_revision", 3, JP_I64),
+	F("progress_notify", 4, JP_BOOL), RE("filters", 5, watch_filters),
+	F("prev_kv", 6, JP_BOOL), F("watch_id", 7, JP_I64), F("fragment", 8, JP_BOOL),
+};
+MSG(WatchCreateRequest, f_watch_create);
+static const struct jp_field f_watch_cancel[] = { F("watch_id", 1, JP_I64) };
+MSG(WatchCancelRequest, f_watch_cancel);
+static const struct jp_msg WatchProgressRequest = { "WatchProgressRequest", f_empty, 0 };
+static const struct jp_field f_watch_req[] = {
+	M("create_request", 1, WatchCreateRequest), M("cancel_request", 2, WatchCancelRequest),
+	M("progress_request", 3, WatchProgressRequest),
+};
+MSG(WatchRequest, f_watch_req);
+static const struct jp_field f_watch_res[] = {
+	M("header", 1, ResponseHeader), F("watch_id", 2, JP_I64), F("created", 3, JP_BOOL),
+	F("canceled", 4, JP_BOOL), F("compact_revision", 5, JP_I64),
+	F("cancel_reason", 6, JP_STRING), F("fragment", 7, JP_BOOL), RM("events", 11, Event),
+};
+MSG(WatchResponse, f_watch_res);
+
 static const struct jp_msg *const all[] = {
 	&Empty, &ResponseHeader, &KeyValue, &Event, &RangeRequest, &RangeResponse, &PutRequest,
 	&PutResponse, &DeleteRangeRequest, &DeleteRangeResponse, &Compare, &RequestOp,
@@ -199,7 +223,8 @@ static const struct jp_msg *const all[] = {
 	&LeaseGrantRequest, &LeaseGrantResponse, &LeaseIDRequest, &LeaseKeepAliveResponse,
 	&LeaseTimeToLiveRequest, &LeaseTimeToLiveResponse, &LeaseLeasesResponse, &Member,
 	&MemberListResponse, &StatusResponse, &AlarmRequest, &AlarmResponse, &HashKVRequest,
-	&HashKVResponse,
+	&HashKVResponse, &WatchCreateRequest, &WatchCancelRequest, &WatchProgressRequest,
+	&WatchRequest, &WatchResponse,
 };
 
 const struct jp_msg *jp_find(const char *name)
@@ -608,4 +633,18 @@ int jp_from_json_next(const struct jp_msg *m, const char *json, size_t len, stru
 		      char *err, size_t errlen, size_t *used)
 {
 	return convert(m, json, len, b, err, errlen, used);
+}
+
+size_t jp_object_len(const char *json, size_t len)
+{
+	size_t i = 0;
+	int depth = 0, in_str = 0;
+	while (i < len && (json[i] == ' ' || json[i] == '\n' || json[i] == '\r' || json[i] == '\t'))
+		i++;
+	if (i == len || (json[i] != '{' && json[i] != '['))
+		return i == len ? 0 : len;	/* not an object: the parser says what is wrong */
+	for (; i < len; i++)
+		if ((depth += json_bracket_step(json, len, &i, &in_str)) == 0)
+			return i + 1;
+	return 0;
 }

@@ -30,6 +30,12 @@ int jp_from_json(const struct jp_msg *m, const char *json, size_t len, struct pb
 int jp_from_json_next(const struct jp_msg *m, const char *json, size_t len, struct pb_buf *b,
 		      char *err, size_t errlen, size_t *used);
 
+/* Where the first JSON value of a stream of them ends, seen from its brackets only, for
+ * a body that is still arriving: the bytes up to its closing bracket (leading whitespace
+ * included), 0 when it is not all there yet, or len when it does not open with a bracket
+ * (let jp_from_json_next say what is wrong). */
+size_t jp_object_len(const char *json, size_t len);
+
 /* Converts the protobuf encoding of m into JSON text: a malloc'd NUL-terminated string
  * in *out. Returns 0, -EINVAL (the bytes are not a valid m) or -ENOMEM. */
 int jp_to_json(const struct jp_msg *m, const uint8_t *buf, size_t len, char **out);

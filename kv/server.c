@@ -88,6 +88,17 @@ static int metrics(void *arg, char **text, size_t *len)
 		   "# TYPE etcd_debugging_mvcc_current_revision gauge\n"
 		   "etcd_debugging_mvcc_current_revision %lld\n", st.bytes, st.keys,
 		(long long)mvcc_rev(s->svc->store));
+	size_t streams, watchers, slow;
+	svc_watch_counts(s->svc, &streams, &watchers, &slow);
+	fprintf(f, "# HELP etcd_debugging_mvcc_watch_stream_total Open watch streams.\n"
+		   "# TYPE etcd_debugging_mvcc_watch_stream_total gauge\n"
+		   "etcd_debugging_mvcc_watch_stream_total %zu\n"
+		   "# HELP etcd_debugging_mvcc_watcher_total Watchers of those streams.\n"
+		   "# TYPE etcd_debugging_mvcc_watcher_total gauge\n"
+		   "etcd_debugging_mvcc_watcher_total %zu\n"
+		   "# HELP etcd_debugging_mvcc_slow_watcher_total Watchers catching up from history.\n"
+		   "# TYPE etcd_debugging_mvcc_slow_watcher_total gauge\n"
+		   "etcd_debugging_mvcc_slow_watcher_total %zu\n", streams, watchers, slow);
 	grpc_server_metrics(s->grpc, f);
 	return fclose(f) == 0 ? 0 : -ENOMEM;
 }

@@ -69,6 +69,10 @@ void svc_watch_half_close(struct grpc_call *call, void *ctx);
 void svc_watch_gone(struct grpc_call *call, void *ctx);
 int svc_watch_init(struct kv_service *svc);
 void svc_watch_free(struct kv_service *svc);
+/* For /metrics, as etcd counts them: open watch streams, their watchers, and those of
+ * them catching up from history (etcd's slow watchers). */
+void svc_watch_counts(const struct kv_service *svc, size_t *streams, size_t *watchers,
+		      size_t *slow);
 
 /* svc_lease.c: etcdserverpb.Lease; LeaseKeepAlive is a stream (svc_lease_keepalive_end
  * finishes it when the client half-closes). */

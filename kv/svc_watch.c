@@ -598,6 +598,18 @@ void svc_watch_gone(struct grpc_call *call, void *ctx)
 
 /* ---- the service ---- */
 
+void svc_watch_counts(const struct kv_service *svc, size_t *streams, size_t *watchers,
+		      size_t *slow)
+{
+	*streams = *watchers = *slow = 0;
+	for (struct watch_stream *st = svc->watch ? svc->watch->streams : NULL; st;
+	     st = st->next) {
+		++*streams;
+		*watchers += st->synced.n + st->unsynced.n;
+		*slow += st->unsynced.n;
+	}
+}
+
 int svc_watch_init(struct kv_service *svc)
 {
 	struct svc_watch *hub = calloc(1, sizeof(*hub));

@@ -35,6 +35,8 @@ script() {
 	post "$e" lease/revoke '{"ID":"12345"}'
 	post "$e" kv/put "{\"key\":\"$(b64 l)\",\"value\":\"$(b64 v)\",\"lease\":\"777\"}"
 	curl -s -w ' %{http_code}\n' -X POST "$e/v3beta/kv/range" -d "{\"key\":\"$(b64 t)\"}"
+	curl -s -w ' %{http_code}\n' -X POST -H 'Transfer-Encoding: chunked' "$e/v3/kv/range" \
+		-d "{\"key\":\"$(b64 t)\"}"
 	curl -s -w ' %{http_code}\n' "$e/v3/kv/range"
 	curl -s -w ' %{http_code}\n' -X POST "$e/v3/kv/nothing" -d '{}'
 	local id

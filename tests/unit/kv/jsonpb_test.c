@@ -119,11 +119,56 @@ static void test_stream_of_objects(void)
 	pb_buf_free(&b);
 }
 
+/* The watch stream's messages: the oneof members (an empty progress_request still
+ * present), filters by name, and a response with created, an event and a prev_kv. */
+static void test_watch(void)
+{
+	char err[256];
+	int rc;
+	TU_EQ_STR(to_hex("WatchRequest", "{\"create_request\":{\"key\":\"YQ==\",\"range_end\":"
+		  "\"Yg==\",\"start_revision\":\"7\",\"filters\":[\"NODELETE\",\"NOPUT\"],"
+		  "\"prevKv\":true,\"watchId\":3}}", &rc, err),
+		  "0a10" "0a0161" "120162" "1807" "2801" "2800" "3001" "3803");
+	TU_EQ_INT(rc, 0);
+	TU_EQ_STR(to_hex("WatchRequest", "{\"progress_request\":{}}", &rc, err), "1a00");
+	TU_EQ_STR(to_hex("WatchRequest", "{\"cancel_request\":{\"watch_id\":\"9\"}}", &rc, err),
+		  "12020809");
+	to_hex("WatchRequest", "{\"create_request\":{\"filters\":[\"NOPE\"]}}", &rc, err);
+	TU_EQ_INT(rc, -EINVAL);
+	TU_EQ_STR(err, "create_request.filters[0]: unknown enum value");
+	/* WatchResponse{header{revision 4}, watch_id 2, created, events[{type DELETE,
+	 * kv{key "a", mod 4}, prev_kv{key "a", value "x"}}]} */
+	static const uint8_t res[] = { 0x0a, 0x02, 0x18, 0x04, 0x10, 0x02, 0x18, 0x01, 0x5a, 0x11,
+				       0x08, 0x01, 0x12, 0x05, 0x0a, 0x01, 'a', 0x18, 0x04, 0x1a,
+				       0x06, 0x0a, 0x01, 'a', 0x2a, 0x01, 'x' };
+	char *json = NULL;
+	TU_EQ_INT(jp_to_json(jp_find("WatchResponse"), res, sizeof(res), &json), 0);
+	TU_EQ_STR(json, "{\"header\":{\"revision\":\"4\"},\"watch_id\":\"2\",\"created\":true,"
+			"\"events\":[{\"type\":\"DELETE\",\"kv\":{\"key\":\"YQ==\",\"mod_revision\":"
+			"\"4\"},\"prev_kv\":{\"key\":\"YQ==\",\"value\":\"eA==\"}}]}");
+	free(json);
+}
+
+/* Where the first object of a body still arriving ends: brackets inside strings and
+ * escaped quotes do not count; an incomplete or blank one is 0. */
+static void test_object_len(void)
+{
+	static const char a[] = " {\"k\":\"}{\\\"\",\"l\":[1,{}]}\n{\"x\"";
+	TU_EQ_INT(jp_object_len(a, strlen(a)), strlen(a) - 5);	/* up to the newline */
+	TU_EQ_INT(jp_object_len(a, strlen(a) - 8), 0);
+	TU_EQ_INT(jp_object_len(" \r\n\t", 4), 0);
+	TU_EQ_INT(jp_object_len("", 0), 0);
+	TU_EQ_INT(jp_object_len("{\"a\":\"}", 7), 0);
+	TU_EQ_INT(jp_object_len("  nonsense", 10), 10);	/* the parser says what is wrong */
+}
+
 int main(void)
 {
 	TU_RUN(test_json_to_pb);
 	TU_RUN(test_errors);
 	TU_RUN(test_pb_to_json);
 	TU_RUN(test_stream_of_objects);
+	TU_RUN(test_watch);
+	TU_RUN(test_object_len);
 	return TU_EXIT();
 }
