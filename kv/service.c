@@ -220,6 +220,7 @@ static const struct grpc_method methods[] = {
 	{ "/etcdserverpb.Maintenance/HashKV", hash_kv, NULL, NULL },
 	{ "/etcdserverpb.Maintenance/Alarm", alarm, NULL, NULL },
 	{ "/etcdserverpb.Maintenance/Defragment", defragment, NULL, NULL },
+	{ "/etcdserverpb.Maintenance/Snapshot", svc_snapshot, NULL, NULL },
 	{ "/grpc.health.v1.Health/Check", health_check, NULL, NULL },
 };
 

@@ -114,6 +114,11 @@ long svc_lease_reattach(struct kv_service *svc);
 int svc_wal_open(struct kv_service *svc, const struct kv_opts *o, const char *dir, char *err,
 		 size_t errlen);
 void svc_wal_close(struct kv_service *svc);
+/* Maintenance/Snapshot's file: the log written up to now, then a fresh snapshot (or the
+ * newest one if nothing changed since). Returns a read-only descriptor of it (the
+ * caller's) with *size, or a negative code with err set (etcd-style text). */
+int svc_wal_snapshot_file(struct kv_service *svc, uint64_t *size, char *err, size_t errlen);
+void svc_snapshot(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 /* svc_reply's: 0 to send the encoded reply now, or 1 when the log has taken the call (held
  * until the log is durable, or failed). */
 int svc_wal_hold(struct grpc_call *call, const uint8_t *msg, size_t len);

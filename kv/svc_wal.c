@@ -402,6 +402,35 @@ int svc_wal_hold(struct grpc_call *call, const uint8_t *msg, size_t len)
 	return 1;
 }
 
+int svc_wal_snapshot_file(struct kv_service *svc, uint64_t *size, char *err, size_t errlen)
+{
+	struct svc_wal *sw = svc->wal;
+	struct wal_stats st;
+	int rc;
+
+	if (!sw) {
+		snprintf(err, errlen, "etcdserver: this member keeps no data directory");
+		return -ENOENT;
+	}
+	flush(sw);	/* the log up to now: what the snapshot covers must be in it */
+	if (sw->err) {
+		snprintf(err, errlen, "etcdserver: the log cannot be written (%s)",
+			 wal_strerror(sw->err));
+		return sw->err == -ENOMEM ? -ENOMEM : -EIO;
+	}
+	wal_get_stats(sw->w, &st);
+	rc = 0;
+	if (sw->since_snap || sw->need_snap || st.snap_rev != mvcc_rev(svc->store) ||
+	    (rc = wal_snapshot_open(sw->w, size)) < 0) {
+		rc = snapshot(sw);
+		if (!rc)
+			rc = wal_snapshot_open(sw->w, size);
+	}
+	if (rc < 0)
+		snprintf(err, errlen, "etcdserver: cannot take a snapshot: %s", wal_strerror(rc));
+	return rc;
+}
+
 int svc_wal_compact(struct kv_service *svc, int64_t rev)
 {
 	struct svc_wal *sw = svc->wal;

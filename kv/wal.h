@@ -37,7 +37,9 @@
  *   SNAP_KV (17):  i64 revision, u32 sub-revision, then one change: a key revision held.
  *   SNAP_END (18): u64 key revisions, u64 leases: the snapshot is complete.
  * A snapshot is SNAP_META, its SNAP_KVs in (revision, sub) order, one LEASE_GRANT per
- * lease, SNAP_END. */
+ * lease, SNAP_END, then zero bytes up to a multiple of WAL_SNAP_ALIGN (512: `etcdctl
+ * snapshot save` takes a file whose size is not that plus its 32-byte digest for a
+ * truncated one). */
 #ifndef CABIN_KV_WAL_H
 #define CABIN_KV_WAL_H
 
@@ -67,6 +69,7 @@ const char *wal_strerror(int code);
 #define WAL_FILE_HEADER 16
 #define WAL_REC_HEADER 16
 #define WAL_SEGMENT_MAX ((size_t)64 << 20)
+#define WAL_SNAP_ALIGN 512
 #define WAL_MAGIC_SEGMENT "cabinWAL"
 #define WAL_MAGIC_SNAPSHOT "cabinSNP"
 
@@ -98,6 +101,8 @@ struct wal_buf {
 
 void wal_buf_init(struct wal_buf *b, const struct mvcc_alloc *a);
 void wal_buf_free(struct wal_buf *b);
+/* Appends n zero bytes. Returns 0 or -ENOMEM (b as it was). */
+int wal_buf_zeros(struct wal_buf *b, size_t n);
 /* Gives back the memory of an empty buffer that grew past keep bytes. */
 void wal_buf_shrink(struct wal_buf *b, size_t keep);
 
@@ -205,6 +210,7 @@ struct wal_snap_writer {
 	int stage;
 	size_t i;
 	uint64_t nkv, nlease;
+	uint64_t bytes;		/* written so far */
 };
 void wal_snap_start(struct wal_snap_writer *w, struct mvcc *s, const struct wal_leases *l,
 		    uint64_t next_seq);
@@ -274,6 +280,9 @@ int wal_sync(struct wal *w, int64_t rev);
  * segments. Returns 0 or a negative code (the log stays as good as before). */
 int wal_snapshot(struct wal *w, struct mvcc *s, const struct wal_leases *l);
 void wal_get_stats(const struct wal *w, struct wal_stats *out);
+/* A new read-only descriptor of the newest snapshot file, with its size. Returns the
+ * descriptor (the caller's), -ENOENT if there is none, or -errno. */
+int wal_snapshot_open(struct wal *w, uint64_t *size);
 /* The store's values stay in the log: wal_open makes the log the store's value reader
  * (mvcc_set_reader), the values replayed are read from the files they were found in, and
  * after a snapshot from it. wal_settle is for the REV records appended to the pending

@@ -101,6 +101,15 @@ static int reserve(struct wal_buf *b, size_t n)
 	return 0;
 }
 
+int wal_buf_zeros(struct wal_buf *b, size_t n)
+{
+	if (reserve(b, n))
+		return -ENOMEM;
+	memset(b->p + b->len, 0, n);
+	b->len += n;
+	return 0;
+}
+
 /* ---- records ---------------------------------------------------------------------------- */
 
 /* Starts a record of type t with room for n payload bytes; the header is sealed later. */

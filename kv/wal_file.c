@@ -333,9 +333,29 @@ int wal_snapshot(struct wal *w, struct mvcc *s, const struct wal_leases *l)
 	prune(w, w->seq, path);
 	wal_take_values(w, s, fd, path, &ps);
 	free(ps.v);
+	snprintf(w->snap_file, sizeof(w->snap_file), "%s", path);
 	w->st.snapshots++;
 	w->st.snap_rev = rev;
 	return 0;
+}
+
+int wal_snapshot_open(struct wal *w, uint64_t *size)
+{
+	struct stat st;
+	int fd;
+
+	if (!w->snap_file[0])
+		return -ENOENT;
+	fd = open(w->snap_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	*size = (uint64_t)st.st_size;
+	return fd;
 }
 
 void wal_get_stats(const struct wal *w, struct wal_stats *out)
@@ -445,6 +465,8 @@ static int load_snapshot(struct wal *w, struct mvcc *s, struct wal_leases *l, ui
 		rc = WAL_ECORRUPT;
 	}
 	unmap_file(p, len);
+	if (!rc)
+		snprintf(w->snap_file, sizeof(w->snap_file), "%s", path);
 	*next_seq = r.next_seq;
 	w->st.snap_rev = r.rev;
 	for (long i = 0; !rc && i < n - 1; i++) {	/* superseded: a prune cut short */

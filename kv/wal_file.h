@@ -32,6 +32,7 @@ struct wal {
 	bool cut_failed;	/* a cut after a sync failed (logged once) */
 	struct wal_buf pend;
 	struct wal_stats st;
+	char snap_file[WAL_PATH + 64];	/* the newest snapshot ("" none) */
 };
 
 /* Where a change's long key and value are in a file (0: not to be settled). */

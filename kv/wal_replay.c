@@ -219,6 +219,17 @@ static int snap_rec(struct mvcc *s, struct wal_leases *l, const struct wal_rec *
 	return WAL_ECORRUPT;
 }
 
+/* The padding after SNAP_END: fewer than WAL_SNAP_ALIGN bytes, all zero (none at all too). */
+static bool zero_pad(const uint8_t *p, size_t n)
+{
+	if (n >= WAL_SNAP_ALIGN)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
 int wal_load_snapshot(const uint8_t *p, size_t len, struct mvcc *s, struct wal_leases *l,
 		      struct wal_replay *r, size_t *off, const char **why)
 {
@@ -243,7 +254,8 @@ int wal_load_snapshot(const uint8_t *p, size_t len, struct mvcc *s, struct wal_l
 	if (rc == 1)
 		rc = snap_meta(&meta, r, why);
 	*off = rc ? WAL_FILE_HEADER : it.off;
-	while (rc == 0 && (rc = wal_next(&it, &rec, why)) == 1) {
+	while (rc == 0 && !(done && zero_pad(p + it.off, len - it.off)) &&
+	       (rc = wal_next(&it, &rec, why)) == 1) {
 		rc = snap_rec(s, l, &rec, &meta, &nkv, &nlease, &done, &at, &sub, why);
 		*off = rc ? rec.off : it.off;
 	}

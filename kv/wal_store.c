@@ -75,7 +75,7 @@ int wal_pull(struct mvcc *s, int64_t *logged, struct wal_buf *b)
 
 /* ---- snapshots ---------------------------------------------------------------------------- */
 
-enum { SNAP_HEAD, SNAP_KVS, SNAP_LEASES, SNAP_TAIL, SNAP_DONE };
+enum { SNAP_HEAD, SNAP_KVS, SNAP_LEASES, SNAP_TAIL, SNAP_PAD, SNAP_DONE };
 
 void wal_snap_start(struct wal_snap_writer *w, struct mvcc *s, const struct wal_leases *l,
 		    uint64_t next_seq)
@@ -138,8 +138,15 @@ static int snap_step(struct wal_snap_writer *w, struct wal_buf *b)
 	case SNAP_TAIL:
 		if (wal_put_snap_end(b, w->nkv, w->nlease))
 			return -ENOMEM;
+		w->stage = SNAP_PAD;
+		return 0;
+	case SNAP_PAD: {
+		size_t pad = (size_t)((WAL_SNAP_ALIGN - w->bytes % WAL_SNAP_ALIGN) % WAL_SNAP_ALIGN);
+		if (wal_buf_zeros(b, pad))
+			return -ENOMEM;
 		w->stage = SNAP_DONE;
 		return 0;
+	}
 	default:
 		return 0;
 	}
@@ -148,9 +155,11 @@ static int snap_step(struct wal_snap_writer *w, struct wal_buf *b)
 int wal_snap_fill(struct wal_snap_writer *w, struct wal_buf *b, size_t chunk)
 {
 	while (w->stage != SNAP_DONE && b->len < chunk) {
+		size_t before = b->len;
 		int rc = snap_step(w, b);
 		if (rc)
 			return rc;
+		w->bytes += b->len - before;
 	}
 	return w->stage != SNAP_DONE;
 }
