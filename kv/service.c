@@ -196,9 +196,37 @@ static void defragment(struct grpc_call *call, const uint8_t *msg, size_t len, v
 	struct kvm_empty req;
 	svc_arena_init(&a);
 	if (svc_decode(call, KVM_EMPTY, msg, len, &req, &a) == 0) {
+		/* the disk held by compacted history comes back with a snapshot, which keeps
+		 * only what the store holds and deletes the log before it */
 		struct kvm_header h = svc_header(svc, 0);
 		struct kvm_header_response res = { .header = &h };
-		svc_reply(call, KVM_HEADER_RESPONSE, &res);
+		char err[200];
+		int rc = svc_wal_defrag(svc, err, sizeof(err));
+		if (rc)
+			grpc_finish(call, rc == -ENOMEM ? GRPC_RESOURCE_EXHAUSTED : GRPC_UNAVAILABLE,
+				    err);
+		else
+			svc_reply(call, KVM_HEADER_RESPONSE, &res);
+	}
+	pb_arena_free(&a);
+}
+
+/* One member is always the leader: moving leadership to itself is done (an empty answer,
+ * as etcd gives), to anyone else etcd's error. */
+static void move_leader(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
+{
+	struct kv_service *svc = ctx;
+	struct pb_arena a;
+	struct kvm_move_leader_request req;
+	svc_arena_init(&a);
+	if (svc_decode(call, KVM_MOVE_LEADER_REQUEST, msg, len, &req, &a) == 0) {
+		if (req.target_id != svc->member_id) {
+			grpc_finish(call, GRPC_FAILED_PRECONDITION,
+				    "etcdserver: bad leader transferee");
+		} else {
+			struct kvm_header_response res = { .header = NULL };
+			svc_reply(call, KVM_HEADER_RESPONSE, &res);
+		}
 	}
 	pb_arena_free(&a);
 }
@@ -221,6 +249,7 @@ static const struct grpc_method methods[] = {
 	{ "/etcdserverpb.Maintenance/Alarm", alarm, NULL, NULL },
 	{ "/etcdserverpb.Maintenance/Defragment", defragment, NULL, NULL },
 	{ "/etcdserverpb.Maintenance/Snapshot", svc_snapshot, NULL, NULL },
+	{ "/etcdserverpb.Maintenance/MoveLeader", move_leader, NULL, NULL },
 	{ "/grpc.health.v1.Health/Check", health_check, NULL, NULL },
 };
 

@@ -119,6 +119,9 @@ void svc_wal_close(struct kv_service *svc);
  * caller's) with *size, or a negative code with err set (etcd-style text). */
 int svc_wal_snapshot_file(struct kv_service *svc, uint64_t *size, char *err, size_t errlen);
 void svc_snapshot(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+/* Maintenance/Defragment: a snapshot if anything changed since the last, so the log the
+ * compacted history was in goes. Returns 0, or a negative code with err set. */
+int svc_wal_defrag(struct kv_service *svc, char *err, size_t errlen);
 /* svc_reply's: 0 to send the encoded reply now, or 1 when the log has taken the call (held
  * until the log is durable, or failed). */
 int svc_wal_hold(struct grpc_call *call, const uint8_t *msg, size_t len);

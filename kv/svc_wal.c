@@ -402,6 +402,20 @@ int svc_wal_hold(struct grpc_call *call, const uint8_t *msg, size_t len)
 	return 1;
 }
 
+int svc_wal_defrag(struct kv_service *svc, char *err, size_t errlen)
+{
+	uint64_t size;
+	int fd;
+
+	if (!svc->wal)
+		return 0;
+	fd = svc_wal_snapshot_file(svc, &size, err, errlen);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
 int svc_wal_snapshot_file(struct kv_service *svc, uint64_t *size, char *err, size_t errlen)
 {
 	struct svc_wal *sw = svc->wal;

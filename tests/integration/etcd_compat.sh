@@ -107,3 +107,21 @@ assert rs[-1] == (0, 32) and total % 512 == 0, rs
 PY
 done
 grep -q '^cabinSNP' "$TMP/snap.db" || fail "cabind's snapshot is not in its own format"
+
+note "move-leader (one member: to itself only), defrag gives the compacted log's disk back"
+for ep in "127.0.0.1:$P_ETCD" "127.0.0.1:$P_CABIN"; do
+	id=$(ctl "$ep" member list | cut -d, -f1)
+	ctl "$ep" move-leader "$id" | grep -q "^Leadership transferred from $id to $id$" ||
+		fail "move-leader to itself on $ep"
+	ctl "$ep" move-leader 1234 2>&1 | grep -q '^Error: etcdserver: bad leader transferee$' ||
+		fail "move-leader to a stranger on $ep"
+done
+big=$(head -c 3000 /dev/zero | tr '\0' b)
+for i in $(seq 40); do ctl "127.0.0.1:$P_CABIN" put "big$i" "$big" >/dev/null; done
+ctl "127.0.0.1:$P_CABIN" del --prefix big >/dev/null
+rev=$(ctl "127.0.0.1:$P_CABIN" endpoint status -w json | grep -o '"revision":[0-9]*' | cut -d: -f2)
+ctl "127.0.0.1:$P_CABIN" compaction "$rev" >/dev/null
+before=$(du -sk "$TMP/cabind/member" | cut -f1)
+ctl "127.0.0.1:$P_CABIN" defrag >/dev/null || fail "defrag"
+after=$(du -sk "$TMP/cabind/member" | cut -f1)
+((after + 60 < before)) || fail "defrag kept the disk: ${before} KiB before, ${after} KiB after"
