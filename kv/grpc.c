@@ -44,7 +44,7 @@ static int buf_append(uint8_t **b, size_t *len, size_t *cap, const void *p, size
 }
 
 /* ---- calls ---- */
-static void call_free(struct grpc_call *call)
+void grpc_call_free(struct grpc_call *call)
 {
 	struct conn *c = call->conn;
 	if (!c)
@@ -66,7 +66,7 @@ static void call_free(struct grpc_call *call)
 }
 
 /* The call ended without the handler finishing it: tell the handler, once. */
-static void call_gone(struct grpc_call *call)
+void grpc_call_gone(struct grpc_call *call)
 {
 	if (!call->finished && call->defer_gone)
 		call->defer_gone(call, call->defer_arg);
@@ -381,8 +381,8 @@ static int on_close(nghttp2_session *h2, int32_t id, uint32_t code, void *user)
 	if (!call)
 		return 0;
 	nghttp2_session_set_stream_user_data(h2, id, NULL);
-	call_gone(call);
-	call_free(call);
+	grpc_call_gone(call);
+	grpc_call_free(call);
 	return 0;
 }
 
@@ -480,8 +480,8 @@ static void conn_close(struct conn *c)
 		ev_cancel(c->s->loop, c->hs_timer);
 	while (c->calls) {
 		struct grpc_call *call = c->calls;
-		call_gone(call);
-		call_free(call);
+		grpc_call_gone(call);
+		grpc_call_free(call);
 	}
 	if (c->t) {
 		ev_unwatch(c->s->loop, tport_fd(c->t));
@@ -740,58 +740,6 @@ void grpc_server_set_http1(struct grpc_server *s, grpc_http1_fn *fn, void *arg)
 {
 	s->http1 = fn;
 	s->http1_arg = arg;
-}
-
-struct grpc_call *grpc_local_call(struct grpc_server *s, const char *path,
-				  grpc_local_msg_fn *on_msg, grpc_local_end_fn *on_end, void *arg)
-{
-	const struct grpc_method *m = NULL;
-	for (size_t i = 0; i < s->n_methods && !m; i++)
-		if (strcmp(s->methods[i].path, path) == 0)
-			m = &s->methods[i];
-	if (!m)
-		return NULL;
-	struct grpc_call *call = calloc(1, sizeof(*call));
-	if (!call)
-		return NULL;
-	call->m = m;
-	call->srv = s;
-	call->ctx = s->ctx;
-	grpc_stats_start(call);
-	call->local_msg = on_msg;
-	call->local_end = on_end;
-	call->local_arg = arg;
-	snprintf(call->path, sizeof(call->path), "%s", path);
-	return call;
-}
-
-void grpc_local_deliver(struct grpc_call *call, const uint8_t *msg, size_t len)
-{
-	if (!call->finished)
-		call->m->on_message(call, msg, len, call->ctx);
-}
-
-void grpc_local_half_close(struct grpc_call *call)
-{
-	if (call->finished)
-		return;
-	if (call->m->on_half_close)
-		call->m->on_half_close(call, call->ctx);
-	else if (!call->defer_gone)
-		grpc_finish(call, GRPC_INTERNAL, "grpc: no response to the request");
-}
-
-void grpc_local_free(struct grpc_call *call)
-{
-	if (!call)
-		return;
-	call_gone(call);
-	call_free(call);
-}
-
-void grpc_local_set_pending(struct grpc_call *call, size_t bytes)
-{
-	call->local_pending = bytes;
 }
 
 size_t grpc_call_pending(const struct grpc_call *call)

@@ -90,6 +90,11 @@ struct method_stats {
 	double sum;
 };
 
+/* grpc.c: a call's end as its method sees it (on_gone, the deferred gone) before it is
+ * freed, and the freeing (also unlinking it from its connection). */
+void grpc_call_gone(struct grpc_call *call);
+void grpc_call_free(struct grpc_call *call);
+
 /* grpc_stats.c: a call's method started / ended with a status (counters and the latency
  * histogram behind grpc_server_metrics). No-ops for a call without a method. */
 void grpc_stats_start(struct grpc_call *call);

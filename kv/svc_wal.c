@@ -53,6 +53,7 @@ struct svc_wal {
 	int err;			/* the last write's error, 0 once one works again */
 	long retry_timer;
 	uint64_t snapshot_count, since_snap, snap_after_ms;
+	uint64_t bytes_at_snap;		/* log bytes written when the last snapshot was taken */
 	struct kvm_alarm_member alarms[ALARMS_MAX];
 	size_t n_alarms;
 	int64_t quota;			/* --quota-backend-bytes */
@@ -270,6 +271,7 @@ static int rebuild_leases(struct svc_wal *sw)
 static int snapshot(struct svc_wal *sw)
 {
 	struct mvcc *s = sw->svc->store;
+	struct wal_stats st;
 	int rc = sw->leases_stale ? rebuild_leases(sw) : 0;
 
 	if (!rc)
@@ -277,6 +279,8 @@ static int snapshot(struct svc_wal *sw)
 	if (rc)
 		return rc;
 	sw->need_snap = false;
+	wal_get_stats(sw->w, &st);
+	sw->bytes_at_snap = st.bytes;
 	sw->logged = mvcc_rev(s);
 	sw->logged_compacted = mvcc_compacted(s);
 	sw->since_snap = 0;
@@ -315,12 +319,19 @@ static void failed(struct svc_wal *sw, int rc)
 	}
 }
 
+/* A snapshot every --snapshot-count records, but not before the log written since the last
+ * one is as large as it: a snapshot rewrites the whole store and blocks the loop while it
+ * does, so a large store is rewritten at most once per as many bytes of log. */
 static void maybe_snapshot(struct svc_wal *sw)
 {
+	struct wal_stats st;
 	uint64_t now;
 	int rc;
 
 	if (sw->since_snap < sw->snapshot_count)
+		return;
+	wal_get_stats(sw->w, &st);
+	if (st.bytes - sw->bytes_at_snap < st.snap_size)
 		return;
 	now = ev_now_ms();
 	if (now < sw->snap_after_ms)

@@ -211,6 +211,7 @@ struct wal_snap_writer {
 	size_t i;
 	uint64_t nkv, nlease;
 	uint64_t bytes;		/* written so far */
+	size_t pad;		/* the zeros at the end, once written */
 };
 void wal_snap_start(struct wal_snap_writer *w, struct mvcc *s, const struct wal_leases *l,
 		    uint64_t next_seq);
@@ -257,6 +258,7 @@ struct wal_stats {
 	uint64_t snapshots;
 	uint64_t segment;	/* the segment being written */
 	int64_t snap_rev;	/* the newest snapshot's revision (0: none) */
+	uint64_t snap_size;	/* and its size in bytes */
 };
 
 /* Opens the log of DATA_DIR dir: creates member/wal and member/snap for a new member, or

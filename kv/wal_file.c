@@ -270,7 +270,7 @@ static void prune(struct wal *w, uint64_t seq, const char *keep)
 /* Writes the snapshot to fd, a piece at a time, noting the places in ps (ps->cap is
  * SIZE_MAX if one could not be noted). */
 static int snap_write(int fd, struct mvcc *s, const struct wal_leases *l, uint64_t seq,
-		      struct places *ps)
+		      struct places *ps, uint64_t *size)
 {
 	struct wal_snap_writer sw;
 	struct wal_buf b;
@@ -286,11 +286,13 @@ static int snap_write(int fd, struct mvcc *s, const struct wal_leases *l, uint64
 			rc = more;
 		else
 			rc = write_all(fd, b.p, b.len, off);
-		if (!rc && noted)
-			noted = wal_each_place(b.p, b.len, off ? 0 : WAL_FILE_HEADER, off, wal_note_place, ps);
+		if (!rc && noted)	/* the records only: not the padding after the last */
+			noted = wal_each_place(b.p, b.len - (more ? 0 : sw.pad),
+					       off ? 0 : WAL_FILE_HEADER, off, wal_note_place, ps);
 		off += b.len;
 		b.len = 0;
 	} while (!rc && more);
+	*size = off;
 	if (!noted) {
 		free(ps->v);
 		*ps = (struct places){ NULL, 0, SIZE_MAX };
@@ -305,6 +307,7 @@ static int snap_write(int fd, struct mvcc *s, const struct wal_leases *l, uint64
 int wal_snapshot(struct wal *w, struct mvcc *s, const struct wal_leases *l)
 {
 	struct places ps = { NULL, 0, 0 };
+	uint64_t size = 0;
 	char path[WAL_PATH], tmp[WAL_PATH + 8];
 	int64_t rev = mvcc_rev(s);
 	int fd, rc;
@@ -319,7 +322,7 @@ int wal_snapshot(struct wal *w, struct mvcc *s, const struct wal_leases *l)
 	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	rc = snap_write(fd, s, l, w->seq, &ps);
+	rc = snap_write(fd, s, l, w->seq, &ps, &size);
 	if (!rc && rename(tmp, path) < 0)
 		rc = -errno;
 	if (!rc)
@@ -334,6 +337,7 @@ int wal_snapshot(struct wal *w, struct mvcc *s, const struct wal_leases *l)
 	wal_take_values(w, s, fd, path, &ps);
 	free(ps.v);
 	snprintf(w->snap_file, sizeof(w->snap_file), "%s", path);
+	w->st.snap_size = size;
 	w->st.snapshots++;
 	w->st.snap_rev = rev;
 	return 0;
@@ -465,8 +469,10 @@ static int load_snapshot(struct wal *w, struct mvcc *s, struct wal_leases *l, ui
 		rc = WAL_ECORRUPT;
 	}
 	unmap_file(p, len);
-	if (!rc)
+	if (!rc) {
 		snprintf(w->snap_file, sizeof(w->snap_file), "%s", path);
+		w->st.snap_size = len;
+	}
 	*next_seq = r.next_seq;
 	w->st.snap_rev = r.rev;
 	for (long i = 0; !rc && i < n - 1; i++) {	/* superseded: a prune cut short */

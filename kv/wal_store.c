@@ -144,6 +144,7 @@ static int snap_step(struct wal_snap_writer *w, struct wal_buf *b)
 		size_t pad = (size_t)((WAL_SNAP_ALIGN - w->bytes % WAL_SNAP_ALIGN) % WAL_SNAP_ALIGN);
 		if (wal_buf_zeros(b, pad))
 			return -ENOMEM;
+		w->pad = pad;
 		w->stage = SNAP_DONE;
 		return 0;
 	}

@@ -125,3 +125,8 @@ before=$(du -sk "$TMP/cabind/member" | cut -f1)
 ctl "127.0.0.1:$P_CABIN" defrag >/dev/null || fail "defrag"
 after=$(du -sk "$TMP/cabind/member" | cut -f1)
 ((after + 60 < before)) || fail "defrag kept the disk: ${before} KiB before, ${after} KiB after"
+# and the files the snapshot replaced are closed, not kept open for their values
+if ls -l "/proc/$CABIND_PID/fd" | grep -q '(deleted)'; then
+	ls -l "/proc/$CABIND_PID/fd"
+	fail "cabind keeps deleted log files open after a snapshot"
+fi
