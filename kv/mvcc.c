@@ -129,6 +129,11 @@ void mvcc_stats(const struct mvcc *s, struct mvcc_stats *out)
 	out->bytes = s->bytes + s->file_bytes;
 }
 
+void mvcc_observer_pause(struct mvcc *s, bool paused)
+{
+	s->observer_paused = paused;
+}
+
 void mvcc_set_observer(struct mvcc *s, mvcc_event_fn *fn, void *ctx)
 {
 	s->observer = fn;
@@ -155,7 +160,8 @@ int mvcc_log_reserve(struct mvcc *s, size_t n)
 	return 0;
 }
 
-int mvcc_log_event(struct mvcc *s, const struct mvcc_logent *e, struct mvcc_event *ev)
+int mvcc_log_event(struct mvcc *s, const struct mvcc_logent *e, bool with_prev,
+		   struct mvcc_event *ev)
 {
 	const struct mvcc_key *k = e->key;
 	long j = mvcc_key_find(k, e->main, e->sub), p = j - 1;
@@ -168,7 +174,7 @@ int mvcc_log_event(struct mvcc *s, const struct mvcc_logent *e, struct mvcc_even
 	/* prev is the state at revision - 1, not an earlier write of the same transaction */
 	while (p >= 0 && k->revs[p].main == e->main)
 		p--;
-	if (!rc && p >= 0 && !k->revs[p].tomb) {
+	if (!rc && with_prev && p >= 0 && !k->revs[p].tomb) {
 		ev->has_prev = true;
 		rc = mvcc_key_kv(s, k, &k->revs[p], &ev->prev);
 	}
@@ -246,10 +252,10 @@ int64_t mvcc_txn_end(struct mvcc *s)
 	if (s->nlog == from)
 		return s->rev;
 	s->rev++;
-	for (size_t i = from; s->observer && i < s->nlog; i++) {
+	for (size_t i = from; s->observer && !s->observer_paused && i < s->nlog; i++) {
 		struct mvcc_rdmark m = mvcc_rd_mark(s);
 		struct mvcc_event ev;
-		if (mvcc_log_event(s, &s->log[i], &ev)) {
+		if (mvcc_log_event(s, &s->log[i], true, &ev)) {
 			/* a value that cannot be read back: the event goes without it */
 			s->read_errors++;
 			ev.has_prev = false;

@@ -257,6 +257,9 @@ typedef void mvcc_event_fn(void *ctx, const struct mvcc_event *ev);
 /* Sets the callback every commit reports its changes to, in revision and sub-revision
  * order (fn NULL: none). ctx is passed back, never touched. */
 void mvcc_set_observer(struct mvcc *s, mvcc_event_fn *fn, void *ctx);
+/* While paused, commits report nothing: for an observer with nobody to tell, so that no
+ * event is built (nor its values read back from files) for nothing. */
+void mvcc_observer_pause(struct mvcc *s, bool paused);
 
 /* Replays committed history for watch catch-up: calls fn for each event with revision in
  * [start, current] on a key of the range (key may be empty here), in revision order,
@@ -269,6 +272,10 @@ void mvcc_set_observer(struct mvcc *s, mvcc_event_fn *fn, void *ctx);
  * (as etcd's watch). fn (required) must not write to, compact or free the store. */
 int64_t mvcc_history(struct mvcc *s, struct mvcc_bytes key, struct mvcc_bytes range_end,
 		     int64_t start, size_t max, mvcc_event_fn *fn, void *ctx, int64_t *next);
+/* The same, with prev filled only if prev is true (a log has no use for it). */
+int64_t mvcc_history_ex(struct mvcc *s, struct mvcc_bytes key, struct mvcc_bytes range_end,
+			int64_t start, size_t max, bool prev, mvcc_event_fn *fn, void *ctx,
+			int64_t *next);
 
 /* ---- hashing --------------------------------------------------------------------------- */
 

@@ -27,7 +27,7 @@ static bool log_match(const struct mvcc_span *sp, const struct mvcc_logent *e)
 
 /* Delivers the matching events of the revision in log[i, end); returns how many. */
 static long deliver(struct mvcc *s, const struct mvcc_span *sp, size_t i, size_t end,
-		    mvcc_event_fn *fn, void *ctx)
+		    bool prev, mvcc_event_fn *fn, void *ctx)
 {
 	size_t last = end, n = 0;
 
@@ -40,7 +40,7 @@ static long deliver(struct mvcc *s, const struct mvcc_span *sp, size_t i, size_t
 		int rc;
 		if (!log_match(sp, &s->log[j]))
 			continue;
-		rc = mvcc_log_event(s, &s->log[j], &ev);
+		rc = mvcc_log_event(s, &s->log[j], prev, &ev);
 		if (rc) {
 			mvcc_rd_release(s, m);
 			return rc;
@@ -56,6 +56,13 @@ static long deliver(struct mvcc *s, const struct mvcc_span *sp, size_t i, size_t
 int64_t mvcc_history(struct mvcc *s, struct mvcc_bytes key, struct mvcc_bytes range_end,
 		     int64_t start, size_t max, mvcc_event_fn *fn, void *ctx, int64_t *next)
 {
+	return mvcc_history_ex(s, key, range_end, start, max, true, fn, ctx, next);
+}
+
+int64_t mvcc_history_ex(struct mvcc *s, struct mvcc_bytes key, struct mvcc_bytes range_end,
+			int64_t start, size_t max, bool prev, mvcc_event_fn *fn, void *ctx,
+			int64_t *next)
+{
 	struct mvcc_span sp;
 	size_t i, n = 0;
 
@@ -70,7 +77,7 @@ int64_t mvcc_history(struct mvcc *s, struct mvcc_bytes key, struct mvcc_bytes ra
 		size_t end = i;
 		while (end < s->nlog && s->log[end].main == s->log[i].main)
 			end++;
-		long got = deliver(s, &sp, i, end, fn, ctx);
+		long got = deliver(s, &sp, i, end, prev, fn, ctx);
 		if (got < 0)
 			return got;
 		n += (size_t)got;

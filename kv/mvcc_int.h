@@ -179,6 +179,7 @@ struct mvcc {
 	size_t txn_start;		/* log index of the open transaction's first change */
 	mvcc_event_fn *observer;
 	void *observer_ctx;
+	bool observer_paused;		/* mvcc_observer_pause */
 	mvcc_read_fn *reader;		/* values kept in files (mvcc_set_reader) */
 	void *reader_ctx;
 	size_t file_bytes;		/* bytes of the values kept there */
@@ -240,8 +241,10 @@ static inline const struct mvcc_rev *mvcc_key_live(const struct mvcc_key *k, int
 void mvcc_undo(struct mvcc *s, size_t mark);
 /* Ensures room for n more log entries. Returns 0 or -ENOMEM. */
 int mvcc_log_reserve(struct mvcc *s, size_t n);
-/* Fills an event for log entry e (committed). Returns 0 or mvcc_val_get's error. */
-int mvcc_log_event(struct mvcc *s, const struct mvcc_logent *e, struct mvcc_event *ev);
+/* Fills an event for log entry e (committed), its prev only if with_prev. Returns 0 or
+ * mvcc_val_get's error. */
+int mvcc_log_event(struct mvcc *s, const struct mvcc_logent *e, bool with_prev,
+		   struct mvcc_event *ev);
 /* The log entry of key revision (main, sub), or NULL. */
 const struct mvcc_logent *mvcc_log_find(const struct mvcc *s, int64_t main, uint32_t sub);
 

@@ -61,6 +61,13 @@ struct svc_watch {
 	struct pb_buf msg, tmp, hdr;
 };
 
+/* The store builds no events while no watcher is synced: none would be sent. */
+static void sync_observer(struct svc_watch *hub)
+{
+	mvcc_observer_pause(hub->svc->store, hub->n_synced == 0);
+}
+
+
 /* ---- lists ---- */
 
 static void list_push(struct watch_list *l, struct watcher *w)
@@ -173,6 +180,7 @@ static void watcher_drop(struct watch_stream *st, struct watcher *w)
 	if (w->state == WATCH_SYNCED) {
 		list_remove(&st->synced, w);
 		hub->n_synced--;
+		sync_observer(hub);
 	} else if (w->state == WATCH_UNSYNCED) {
 		list_remove(&st->unsynced, w);
 	}
@@ -304,6 +312,7 @@ static void unsync(struct watch_stream *st, struct watcher *w, int64_t rev)
 		  (long long)w->id, (long long)rev, grpc_call_pending(st->call));
 	list_remove(&st->synced, w);
 	st->hub->n_synced--;
+	sync_observer(st->hub);
 	w->state = WATCH_UNSYNCED;
 	w->next_rev = rev;
 	list_push(&st->unsynced, w);
@@ -402,6 +411,7 @@ static int catch_up_one(struct watch_stream *st, struct watcher *w, size_t *reco
 	w->state = WATCH_SYNCED;
 	list_push(&st->synced, w);
 	hub->n_synced++;
+	sync_observer(hub);
 	return 0;
 }
 
@@ -521,6 +531,7 @@ static void do_create(struct watch_stream *st, const struct kvm_watch_create_req
 		w->next_rev = r->start_revision > cur ? r->start_revision : cur + 1;
 		list_push(&st->synced, w);
 		hub->n_synced++;
+		sync_observer(hub);
 	} else {
 		w->state = WATCH_UNSYNCED;
 		w->next_rev = r->start_revision;
@@ -627,6 +638,7 @@ int svc_watch_init(struct kv_service *svc)
 	watch_chunk_init(&hub->chunk);
 	svc->watch = hub;
 	mvcc_set_observer(svc->store, on_event, hub);
+	sync_observer(hub);
 	return 0;
 }
 
@@ -636,6 +648,7 @@ void svc_watch_free(struct kv_service *svc)
 	if (!hub)
 		return;
 	mvcc_set_observer(svc->store, NULL, NULL);
+	mvcc_observer_pause(svc->store, false);
 	while (hub->streams)
 		stream_free(hub->streams);
 	if (hub->loop && hub->work_timer)

@@ -61,7 +61,7 @@ int wal_pull(struct mvcc *s, int64_t *logged, struct wal_buf *b)
 
 	if (*logged >= mvcc_rev(s))
 		return 0;
-	n = mvcc_history(s, none, all, *logged + 1, 0, pull_event, &p, &next);
+	n = mvcc_history_ex(s, none, all, *logged + 1, 0, false, pull_event, &p, &next);
 	if (p.open)
 		wal_rev_cancel(b, p.mark);
 	if (n == MVCC_ECOMPACTED)

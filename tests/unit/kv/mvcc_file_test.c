@@ -351,6 +351,57 @@ static void test_long_keys(void)
 	TU_EQ_INT(mvcct_mem.outstanding, 0);
 }
 
+/* Events nobody wants read nothing back: a paused observer costs the reads of no observer
+ * at all, and a history without prev reads no value from before. */
+static long delete_reads(bool observer, bool paused)
+{
+	struct mvcc *s = new_store();
+	struct mvcct_evlog log = { .n = 0 };
+	long n;
+
+	flen = 16;
+	put_both(s, long_key(1), "one");
+	put_both(s, long_key(2), "two");
+	if (observer)
+		mvcc_set_observer(s, mvcct_record, &log);
+	mvcc_observer_pause(s, paused);
+	reads = 0;
+	TU_EQ_INT(mvcct_del(s, long_key(1), long_key(3)), 2);
+	n = reads;
+	TU_EQ_INT(log.n, observer && !paused ? 2 : 0);
+	mvcc_free(s);
+	return n;
+}
+
+static void test_no_needless_reads(void)
+{
+	struct mvcc *s;
+	struct mvcct_evlog log = { .n = 0 };
+	int64_t next;
+	long quiet = delete_reads(false, false);
+
+	TU_EQ_INT(delete_reads(true, true), quiet);
+	TU_CHECK(delete_reads(true, false) >= quiet + 4);	/* keys and values before */
+
+	s = new_store();
+	flen = 16;
+	put_both(s, long_key(1), "one");
+	TU_EQ_INT(mvcct_del(s, long_key(1), NULL), 1);
+	reads = 0;
+	TU_EQ_INT(mvcc_history_ex(s, mvcct_b("\x01"), mvcct_b("\xff"), 3, 0, false, mvcct_record,
+				  &log, &next), 1);
+	TU_CHECK(!log.ev[0].has_prev);
+	TU_EQ_INT(reads, 1);	/* the key, not the value before */
+	log.n = 0;
+	reads = 0;
+	TU_EQ_INT(mvcc_history(s, mvcct_b("\x01"), mvcct_b("\xff"), 3, 0, mvcct_record, &log,
+			       &next), 1);
+	TU_CHECK(log.ev[0].has_prev);
+	TU_EQ_INT(reads, 3);	/* the key, and the key and value before */
+	mvcc_free(s);
+	TU_EQ_INT(mvcct_mem.outstanding, 0);
+}
+
 int main(void)
 {
 	TU_RUN(test_settle_frees);
@@ -359,5 +410,6 @@ int main(void)
 	TU_RUN(test_compare_and_hash);
 	TU_RUN(test_restore_in_place);
 	TU_RUN(test_long_keys);
+	TU_RUN(test_no_needless_reads);
 	return TU_EXIT();
 }
