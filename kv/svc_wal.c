@@ -28,6 +28,7 @@
 #define WAL_PATH_MAX 512
 #define QUOTA_DEFAULT ((int64_t)2 << 30)	/* etcd's, for --quota-backend-bytes 0 */
 #define SNAP_RETRY_MS 10000
+#define SNAP_STEP_BYTES ((size_t)4 << 20)	/* of a snapshot, per loop turn */
 #define ALARMS_MAX 8
 #define NOSPACE_TEXT "etcdserver: mvcc: database space exceeded"
 
@@ -54,6 +55,8 @@ struct svc_wal {
 	long retry_timer;
 	uint64_t snapshot_count, since_snap, snap_after_ms;
 	uint64_t bytes_at_snap;		/* log bytes written when the last snapshot was taken */
+	int64_t snap_rev;		/* the revision of the one under way */
+	long snap_timer;		/* a loop turn for its next piece */
 	struct kvm_alarm_member alarms[ALARMS_MAX];
 	size_t n_alarms;
 	int64_t quota;			/* --quota-backend-bytes */
@@ -268,22 +271,40 @@ static int rebuild_leases(struct svc_wal *sw)
 	return 0;
 }
 
-static int snapshot(struct svc_wal *sw)
+/* The log is covered by a snapshot of the store as it is now (written, or begun). */
+static void snapped(struct svc_wal *sw)
 {
 	struct mvcc *s = sw->svc->store;
 	struct wal_stats st;
-	int rc = sw->leases_stale ? rebuild_leases(sw) : 0;
 
-	if (!rc)
-		rc = wal_snapshot(sw->w, s, &sw->leases);
-	if (rc)
-		return rc;
 	sw->need_snap = false;
 	wal_get_stats(sw->w, &st);
 	sw->bytes_at_snap = st.bytes;
 	sw->logged = mvcc_rev(s);
 	sw->logged_compacted = mvcc_compacted(s);
 	sw->since_snap = 0;
+}
+
+/* A snapshot under way is dropped: the next chance takes a new one. */
+static void snap_dropped(struct svc_wal *sw)
+{
+	wal_snapshot_drop(sw->w);
+	sw->since_snap = sw->snapshot_count;
+	sw->bytes_at_snap = 0;
+}
+
+/* A whole snapshot now (one under way covers less: it is dropped). */
+static int snapshot(struct svc_wal *sw)
+{
+	struct mvcc *s = sw->svc->store;
+	int rc = sw->leases_stale ? rebuild_leases(sw) : 0;
+
+	wal_snapshot_drop(sw->w);
+	if (!rc)
+		rc = wal_snapshot(sw->w, s, &sw->leases);
+	if (rc)
+		return rc;
+	snapped(sw);
 	log_debug("kv: snapshot at revision %" PRId64, mvcc_rev(s));
 	return 0;
 }
@@ -322,26 +343,75 @@ static void failed(struct svc_wal *sw, int rc)
 /* A snapshot every --snapshot-count records, but not before the log written since the last
  * one is as large as it: a snapshot rewrites the whole store and blocks the loop while it
  * does, so a large store is rewritten at most once per as many bytes of log. */
+static void snap_failed(struct svc_wal *sw, int rc)
+{
+	log_warnx("kv: snapshot failed: %s; retrying in %d s", wal_strerror(rc),
+		  SNAP_RETRY_MS / 1000);
+	sw->snap_after_ms = ev_now_ms() + SNAP_RETRY_MS;
+}
+
+static void snap_tick(struct ev_loop *loop, void *arg)
+{
+	struct svc_wal *sw = arg;
+	(void)loop;
+	sw->snap_timer = 0;	/* the loop has turned: before_sleep writes the next piece */
+}
+
+/* The next piece of the snapshot under way, and a loop turn soon for the one after. */
+static void snap_continue(struct svc_wal *sw)
+{
+	struct mvcc *s = sw->svc->store;
+	int rc = wal_snapshot_step(sw->w, s, SNAP_STEP_BYTES);
+
+	if (rc == 1) {
+		if (!sw->snap_timer) {
+			long id = ev_timer(sw->loop, 1, snap_tick, sw);
+			sw->snap_timer = id > 0 ? id : 0;
+		}
+		return;
+	}
+	if (rc < 0) {
+		snap_failed(sw, rc);
+		sw->since_snap = sw->snapshot_count;
+		sw->bytes_at_snap = 0;
+		return;
+	}
+	log_debug("kv: snapshot written, up to revision %" PRId64 " (%" PRId64 " now)",
+		  sw->snap_rev, mvcc_rev(s));
+}
+
+/* Once the log holds --snapshot-count records and as many bytes as the last snapshot, a
+ * snapshot is begun and written a piece (SNAP_STEP_BYTES) per loop turn, so that a large
+ * store does not stop the loop while it is rewritten. */
 static void maybe_snapshot(struct svc_wal *sw)
 {
 	struct wal_stats st;
-	uint64_t now;
 	int rc;
 
+	if (wal_snapshot_busy(sw->w)) {
+		snap_continue(sw);
+		return;
+	}
 	if (sw->since_snap < sw->snapshot_count)
 		return;
 	wal_get_stats(sw->w, &st);
-	if (st.bytes - sw->bytes_at_snap < st.snap_size)
+	if (st.bytes - sw->bytes_at_snap < st.snap_size || ev_now_ms() < sw->snap_after_ms)
 		return;
-	now = ev_now_ms();
-	if (now < sw->snap_after_ms)
+	if (!sw->loop) {	/* nothing turns: all at once */
+		if ((rc = snapshot(sw)))
+			snap_failed(sw, rc);
 		return;
-	rc = snapshot(sw);
-	if (rc) {
-		log_warnx("kv: snapshot failed: %s; retrying in %d s", wal_strerror(rc),
-			  SNAP_RETRY_MS / 1000);
-		sw->snap_after_ms = now + SNAP_RETRY_MS;
 	}
+	rc = sw->leases_stale ? rebuild_leases(sw) : 0;
+	if (!rc)
+		rc = wal_snapshot_begin(sw->w, sw->svc->store, &sw->leases);
+	if (rc) {
+		snap_failed(sw, rc);
+		return;
+	}
+	snapped(sw);
+	sw->snap_rev = mvcc_rev(sw->svc->store);
+	snap_continue(sw);
 }
 
 /* One group commit: everything up to now written and synced, then the held replies. */
@@ -382,6 +452,8 @@ static void before_sleep(struct ev_loop *loop, void *arg)
 	(void)loop;
 	if (dirty(sw) || sw->held.next != &sw->held)
 		flush(sw);
+	else if (wal_snapshot_busy(sw->w) && !sw->err)
+		maybe_snapshot(sw);
 }
 
 /* ---- the service's side ------------------------------------------------------------------ */
@@ -466,6 +538,8 @@ int svc_wal_compact(struct kv_service *svc, int64_t rev)
 	rc = catch_up(sw);	/* what the compaction drops must be in the log first */
 	if (rc)
 		return rc;
+	if (wal_snapshot_busy(sw->w))
+		snap_dropped(sw);	/* it is writing revisions the compaction drops */
 	rc = mvcc_compact(svc->store, rev);
 	if (rc || sw->need_snap)
 		return rc;
@@ -676,6 +750,8 @@ void svc_wal_close(struct kv_service *svc)
 		ev_before_sleep(sw->loop, NULL, NULL);
 		if (sw->retry_timer)
 			ev_cancel(sw->loop, sw->retry_timer);
+		if (sw->snap_timer)
+			ev_cancel(sw->loop, sw->snap_timer);
 	}
 	if (sw->w && !catch_up(sw))
 		wal_sync(sw->w, sw->logged);	/* nothing waits for it, but nothing is lost */

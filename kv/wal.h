@@ -191,6 +191,8 @@ void wal_leases_free(struct wal_leases *l);
 int wal_leases_put(struct wal_leases *l, int64_t id, int64_t ttl);
 /* Forgets lease id; unknown ids are ignored. */
 void wal_leases_del(struct wal_leases *l, int64_t id);
+/* dst (uninitialised) as a copy of src. Returns 0 or -ENOMEM (dst empty, nothing to free). */
+int wal_leases_copy(struct wal_leases *dst, const struct wal_leases *src);
 /* The lease in slot i (0 <= i < l->cap), or NULL for a free slot. */
 const struct wal_lease *wal_leases_slot(const struct wal_leases *l, size_t i);
 
@@ -206,6 +208,8 @@ int wal_pull(struct mvcc *s, int64_t *logged, struct wal_buf *b);
 struct wal_snap_writer {
 	struct mvcc *s;
 	const struct wal_leases *l;
+	int64_t rev, compacted;	/* the store's when it started */
+	size_t limit;		/* and its key revisions then: the ones written */
 	uint64_t next_seq;
 	int stage;
 	size_t i;
@@ -213,6 +217,9 @@ struct wal_snap_writer {
 	uint64_t bytes;		/* written so far */
 	size_t pad;		/* the zeros at the end, once written */
 };
+/* Starts a snapshot of s as it is now (its revision and the key revisions it holds; writes
+ * after this are not in it, so the writing may be spread over time, as long as s is not
+ * compacted meanwhile) with the leases of l (which must not change until it is done). */
 void wal_snap_start(struct wal_snap_writer *w, struct mvcc *s, const struct wal_leases *l,
 		    uint64_t next_seq);
 /* Appends the next records of the snapshot (the file header first) to b until b holds at
@@ -281,6 +288,17 @@ int wal_sync(struct wal *w, int64_t rev);
  * every earlier one (revision rev = mvcc_rev(s)), then deletes the older snapshots and
  * segments. Returns 0 or a negative code (the log stays as good as before). */
 int wal_snapshot(struct wal *w, struct mvcc *s, const struct wal_leases *l);
+/* The same a piece at a time, between other work: begin (nothing pending) cuts the segment
+ * and fixes what the snapshot holds (s now, a copy of l); each step writes about budget
+ * bytes and returns 1 while more is to come, 0 once the snapshot is complete (as
+ * wal_snapshot), or a negative code (the snapshot is dropped, the log as good as before).
+ * Writes to the log go on meanwhile, but s must not be compacted until it is done or
+ * dropped (wal_snapshot_drop). begin returns 0, -EBUSY (pending records, or one already
+ * under way) or a negative code. */
+int wal_snapshot_begin(struct wal *w, struct mvcc *s, const struct wal_leases *l);
+int wal_snapshot_step(struct wal *w, struct mvcc *s, size_t budget);
+bool wal_snapshot_busy(const struct wal *w);
+void wal_snapshot_drop(struct wal *w);
 void wal_get_stats(const struct wal *w, struct wal_stats *out);
 /* A new read-only descriptor of the newest snapshot file, with its size. Returns the
  * descriptor (the caller's), -ENOENT if there is none, or -errno. */

@@ -189,7 +189,7 @@ static int seg_create(struct wal *w, uint64_t seq, int64_t rev)
 		close(fd);
 		unlink(tmp);
 	}
-	if (!rc && (slot = wal_slot_add(w, fd)) < 0) {
+	if (!rc && (slot = wal_slot_add(w, fd, seq)) < 0) {
 		rc = (int)slot;	/* slot_add closed fd */
 		unlink(path);
 	}
@@ -267,80 +267,154 @@ static void prune(struct wal *w, uint64_t seq, const char *keep)
 }
 
 
-/* Writes the snapshot to fd, a piece at a time, noting the places in ps (ps->cap is
- * SIZE_MAX if one could not be noted). */
-static int snap_write(int fd, struct mvcc *s, const struct wal_leases *l, uint64_t seq,
-		      struct places *ps, uint64_t *size)
-{
+/* A snapshot being written: the file, the writer and where it is, the places noted. */
+struct snap_job {
+	int fd;
+	char path[WAL_PATH], tmp[WAL_PATH + 8];
+	uint64_t seq;			/* the first segment it does not cover */
+	int64_t rev;
+	struct wal_leases leases;	/* the leases when it began */
 	struct wal_snap_writer sw;
 	struct wal_buf b;
-	uint64_t off = 0;
-	int more, rc = 0;
-	bool noted = true;
+	uint64_t off;			/* bytes written */
+	struct places ps;
+	bool noted;			/* every place so far */
+};
 
-	wal_buf_init(&b, NULL);
-	wal_snap_start(&sw, s, l, seq);
-	do {
-		more = wal_snap_fill(&sw, &b, SNAP_CHUNK);
-		if (more < 0)
-			rc = more;
-		else
-			rc = write_all(fd, b.p, b.len, off);
-		if (!rc && noted)	/* the records only: not the padding after the last */
-			noted = wal_each_place(b.p, b.len - (more ? 0 : sw.pad),
-					       off ? 0 : WAL_FILE_HEADER, off, wal_note_place, ps);
-		off += b.len;
-		b.len = 0;
-	} while (!rc && more);
-	*size = off;
-	if (!noted) {
-		free(ps->v);
-		*ps = (struct places){ NULL, 0, SIZE_MAX };
+static void job_free(struct wal *w, bool keep_file)
+{
+	struct snap_job *j = w->job;
+
+	if (!j)
+		return;
+	if (!keep_file) {
+		close(j->fd);
+		unlink(j->tmp);
 	}
-	wal_buf_free(&b);
-	if (!rc && fdatasync(fd) < 0)
-		rc = -errno;
-	return rc;
+	wal_leases_free(&j->leases);
+	wal_buf_free(&j->b);
+	free(j->ps.v);
+	free(j);
+	w->job = NULL;
 }
 
-
-int wal_snapshot(struct wal *w, struct mvcc *s, const struct wal_leases *l)
+void wal_snapshot_drop(struct wal *w)
 {
-	struct places ps = { NULL, 0, 0 };
-	uint64_t size = 0;
-	char path[WAL_PATH], tmp[WAL_PATH + 8];
-	int64_t rev = mvcc_rev(s);
-	int fd, rc;
+	job_free(w, false);
+}
 
-	if (w->pend.len)
+bool wal_snapshot_busy(const struct wal *w)
+{
+	return w->job != NULL;
+}
+
+int wal_snapshot_begin(struct wal *w, struct mvcc *s, const struct wal_leases *l)
+{
+	struct snap_job *j;
+	int rc;
+
+	if (w->pend.len || w->job)
 		return -EBUSY;
-	rc = seg_create(w, w->seq + 1, rev);
-	if (rc)
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	if (wal_leases_copy(&j->leases, l)) {
+		free(j);
+		return -ENOMEM;
+	}
+	rc = seg_create(w, w->seq + 1, mvcc_rev(s));
+	if (rc) {
+		wal_leases_free(&j->leases);
+		free(j);
 		return rc;
-	snap_path(w, w->seq, rev, path);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	rc = snap_write(fd, s, l, w->seq, &ps, &size);
-	if (!rc && rename(tmp, path) < 0)
+	}
+	j->seq = w->seq;
+	j->rev = mvcc_rev(s);
+	j->noted = true;
+	snap_path(w, j->seq, j->rev, j->path);
+	snprintf(j->tmp, sizeof(j->tmp), "%s.tmp", j->path);
+	j->fd = open(j->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (j->fd < 0) {
+		rc = -errno;
+		wal_leases_free(&j->leases);
+		free(j);
+		return rc;
+	}
+	wal_buf_init(&j->b, NULL);
+	wal_snap_start(&j->sw, s, &j->leases, j->seq);
+	w->job = j;
+	return 0;
+}
+
+/* The snapshot is written: make it durable and known, then let it take over. */
+static int job_complete(struct wal *w, struct mvcc *s)
+{
+	struct snap_job *j = w->job;
+	int rc = 0;
+
+	if (!j->noted) {
+		free(j->ps.v);
+		j->ps = (struct places){ NULL, 0, SIZE_MAX };
+	}
+	if (fdatasync(j->fd) < 0)
+		rc = -errno;
+	if (!rc && rename(j->tmp, j->path) < 0)
 		rc = -errno;
 	if (!rc)
 		rc = fsync_dir(w->snapdir);	/* else it may or may not survive a crash */
+	if (rc)
+		return rc;
+	prune(w, j->seq, j->path);
+	wal_take_values(w, s, j->fd, j->path, j->seq, &j->ps);
+	snprintf(w->snap_file, sizeof(w->snap_file), "%s", j->path);
+	w->st.snap_size = j->off;
+	w->st.snapshots++;
+	w->st.snap_rev = j->rev;
+	job_free(w, true);
+	return 0;
+}
+
+int wal_snapshot_step(struct wal *w, struct mvcc *s, size_t budget)
+{
+	struct snap_job *j = w->job;
+	uint64_t until;
+	int more, rc = 0;
+
+	if (!j)
+		return 0;
+	until = j->off + budget;
+	do {
+		more = wal_snap_fill(&j->sw, &j->b, SNAP_CHUNK);
+		if (more < 0)
+			rc = more;
+		else
+			rc = write_all(j->fd, j->b.p, j->b.len, j->off);
+		if (!rc && j->noted)	/* the records only: not the padding after the last */
+			j->noted = wal_each_place(j->b.p, j->b.len - (more ? 0 : j->sw.pad),
+						  j->off ? 0 : WAL_FILE_HEADER, j->off,
+						  wal_note_place, &j->ps);
+		j->off += j->b.len;
+		j->b.len = 0;
+	} while (!rc && more && j->off < until);
+	/* written back as it goes, so that the last sync has little left to do */
+	if (!rc && more && fdatasync(j->fd) < 0)
+		rc = -errno;
+	if (!rc && !more)
+		rc = job_complete(w, s);
 	if (rc) {
-		close(fd);
-		unlink(tmp);
-		free(ps.v);
+		job_free(w, false);
 		return rc;
 	}
-	prune(w, w->seq, path);
-	wal_take_values(w, s, fd, path, &ps);
-	free(ps.v);
-	snprintf(w->snap_file, sizeof(w->snap_file), "%s", path);
-	w->st.snap_size = size;
-	w->st.snapshots++;
-	w->st.snap_rev = rev;
-	return 0;
+	return more ? 1 : 0;
+}
+
+int wal_snapshot(struct wal *w, struct mvcc *s, const struct wal_leases *l)
+{
+	int rc = wal_snapshot_begin(w, s, l);
+
+	while (rc == 0 && (rc = wal_snapshot_step(w, s, SIZE_MAX)) == 1)
+		;
+	return rc;
 }
 
 int wal_snapshot_open(struct wal *w, uint64_t *size)
@@ -371,6 +445,7 @@ void wal_close(struct wal *w)
 {
 	if (!w)
 		return;
+	job_free(w, false);
 	if (w->s)
 		mvcc_set_reader(w->s, NULL, NULL);
 	for (size_t i = 0; i < w->nslot; i++)
@@ -378,6 +453,7 @@ void wal_close(struct wal *w)
 	if (w->fd >= 0)
 		close(w->fd);
 	free(w->slot);
+	free(w->slot_seq);
 	wal_buf_free(&w->pend);
 	free(w);
 }
@@ -450,7 +526,7 @@ static int load_snapshot(struct wal *w, struct mvcc *s, struct wal_leases *l, ui
 		return (int)n;
 	}
 	snap_path(w, v[n - 1].seq, v[n - 1].rev, path);
-	rc = wal_open_slot(w, path, O_RDONLY, &slot);
+	rc = wal_open_slot(w, path, O_RDONLY, v[n - 1].seq, &slot);
 	if (!rc)
 		rc = map_file(path, &p, &len);
 	if (rc) {
@@ -526,7 +602,7 @@ static int replay_one(struct wal *w, const struct wal_name *nm, bool last, struc
 	int rc;
 
 	seg_path(w, nm->seq, nm->rev, path);
-	rc = wal_open_slot(w, path, last ? O_RDWR : O_RDONLY, &slot);
+	rc = wal_open_slot(w, path, last ? O_RDWR : O_RDONLY, nm->seq, &slot);
 	if (!rc)
 		rc = map_file(path, &p, &len);
 	if (rc) {

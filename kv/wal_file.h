@@ -24,6 +24,8 @@ struct wal {
 	int fd;			/* the segment being written */
 	size_t cur;		/* its slot */
 	int *slot;		/* the files values are read from (-1: a free slot) */
+	uint64_t *slot_seq;	/* each one's segment number (a snapshot's: its first not
+				 * covered) */
 	size_t nslot;
 	struct mvcc *s;		/* the store reading them */
 	uint64_t seq;
@@ -33,6 +35,7 @@ struct wal {
 	struct wal_buf pend;
 	struct wal_stats st;
 	char snap_file[WAL_PATH + 64];	/* the newest snapshot ("" none) */
+	struct snap_job *job;		/* a snapshot being written, a piece at a time */
 };
 
 /* Where a change's long key and value are in a file (0: not to be settled). */
@@ -50,10 +53,10 @@ struct places {
 };
 
 /* A slot for fd (taken over): its number, or -ENOMEM / -EMFILE with fd closed. */
-long wal_slot_add(struct wal *w, int fd);
+long wal_slot_add(struct wal *w, int fd, uint64_t seq);
 void wal_slot_close(struct wal *w, size_t i);
 /* Opens path into a new slot. Returns 0 with *slot set, or -errno. */
-int wal_open_slot(struct wal *w, const char *path, int flags, size_t *slot);
+int wal_open_slot(struct wal *w, const char *path, int flags, uint64_t seq, size_t *slot);
 uint64_t wal_loc_of(size_t slot, uint64_t off);
 /* mvcc_read_fn: from the file, or from the pending records not written yet. */
 int wal_read(void *ctx, uint64_t loc, uint8_t *dst, size_t len);
@@ -64,10 +67,11 @@ bool wal_each_place(const uint8_t *p, size_t len, size_t from, uint64_t base,
 		    bool (*fn)(void *ctx, const struct place *pl), void *ctx);
 /* wal_each_place's fn noting the places in a struct places. */
 bool wal_note_place(void *ctx, const struct place *pl);
-/* After a snapshot (fd, path): the store reads its keys and values from it (the places
- * noted while writing it, ps->cap SIZE_MAX if they could not all be), and the files before
- * it (unlinked by now) are closed. Should that fail, they stay open: nothing is lost. */
-void wal_take_values(struct wal *w, struct mvcc *s, int fd, const char *path,
+/* After a snapshot (fd, path, covering the segments before seq): the store reads its keys
+ * and values from it (the places noted while writing it, ps->cap SIZE_MAX if they could
+ * not all be), and the files before it (unlinked by now) are closed. Should that fail,
+ * they stay open: nothing is lost. */
+void wal_take_values(struct wal *w, struct mvcc *s, int fd, const char *path, uint64_t seq,
 		     const struct places *ps);
 
 #endif

@@ -104,6 +104,21 @@ void wal_leases_del(struct wal_leases *l, int64_t id)
 	l->n--;
 }
 
+int wal_leases_copy(struct wal_leases *dst, const struct wal_leases *src)
+{
+	int rc = 0;
+
+	wal_leases_init(dst, &src->a);
+	for (size_t i = 0; i < src->cap && !rc; i++) {
+		const struct wal_lease *ls = wal_leases_slot(src, i);
+		if (ls)
+			rc = wal_leases_put(dst, ls->id, ls->ttl);
+	}
+	if (rc)
+		wal_leases_free(dst);
+	return rc;
+}
+
 const struct wal_lease *wal_leases_slot(const struct wal_leases *l, size_t i)
 {
 	return i < l->cap && l->slot[i].id ? &l->slot[i] : NULL;

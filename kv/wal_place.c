@@ -13,8 +13,9 @@
 /* ---- the files values are read from ---------------------------------------------------------- */
 
 /* A slot for fd (taken over): its number, or -ENOMEM / -EMFILE with fd closed. */
-long wal_slot_add(struct wal *w, int fd)
+long wal_slot_add(struct wal *w, int fd, uint64_t seq)
 {
+	uint64_t *sq;
 	size_t i;
 	int *v;
 
@@ -26,9 +27,15 @@ long wal_slot_add(struct wal *w, int fd)
 			return w->nslot == SLOTS_MAX ? -EMFILE : -ENOMEM;
 		}
 		w->slot = v;
+		if (!(sq = realloc(w->slot_seq, (w->nslot + 1) * sizeof(*sq)))) {
+			close(fd);
+			return -ENOMEM;
+		}
+		w->slot_seq = sq;
 		w->nslot++;
 	}
 	w->slot[i] = fd;
+	w->slot_seq[i] = seq;
 	return (long)i;
 }
 
@@ -161,10 +168,10 @@ bool wal_note_place(void *ctx, const struct place *pl)
 /* After a snapshot (fd, path): the store reads its keys and values from it (the places
  * noted while writing it), and the files before it (unlinked by now) are closed. Should
  * that fail, they stay open: nothing is lost. */
-void wal_take_values(struct wal *w, struct mvcc *s, int fd, const char *path,
-			const struct places *ps)
+void wal_take_values(struct wal *w, struct mvcc *s, int fd, const char *path, uint64_t seq,
+		     const struct places *ps)
 {
-	long slot = wal_slot_add(w, fd);
+	long slot = wal_slot_add(w, fd, seq);
 	bool ok = true;
 
 	if (slot < 0 || ps->cap == SIZE_MAX) {
@@ -178,20 +185,22 @@ void wal_take_values(struct wal *w, struct mvcc *s, int fd, const char *path,
 			  path);
 		return;
 	}
+	/* the files before it; segments cut since (the snapshot was written a piece at a
+	 * time) hold what came after it */
 	for (size_t i = 0; i < w->nslot; i++)
-		if (i != (size_t)slot && i != w->cur)
+		if (i != (size_t)slot && i != w->cur && w->slot_seq[i] < seq)
 			wal_slot_close(w, i);
 }
 
 /* Opens path into a new slot. Returns 0 with *slot set, or -errno. */
-int wal_open_slot(struct wal *w, const char *path, int flags, size_t *slot)
+int wal_open_slot(struct wal *w, const char *path, int flags, uint64_t seq, size_t *slot)
 {
 	int fd = open(path, flags | O_CLOEXEC);
 	long i;
 
 	if (fd < 0)
 		return -errno;
-	i = wal_slot_add(w, fd);
+	i = wal_slot_add(w, fd, seq);
 	if (i < 0)
 		return (int)i;
 	*slot = (size_t)i;

@@ -84,6 +84,9 @@ void wal_snap_start(struct wal_snap_writer *w, struct mvcc *s, const struct wal_
 	w->s = s;
 	w->l = l;
 	w->next_seq = next_seq;
+	w->rev = mvcc_rev(s);
+	w->compacted = mvcc_compacted(s);
+	w->limit = mvcc_rec_count(s);
 }
 
 /* Appends the next record (or stage change); 0 or -ENOMEM with b as it was. */
@@ -97,15 +100,14 @@ static int snap_step(struct wal_snap_writer *w, struct wal_buf *b)
 	switch (w->stage) {
 	case SNAP_HEAD:
 		if (wal_put_header(b, WAL_MAGIC_SNAPSHOT) ||
-		    wal_put_snap_meta(b, mvcc_rev(w->s), mvcc_compacted(w->s), w->next_seq,
-				      mvcc_rec_count(w->s), w->l->n)) {
+		    wal_put_snap_meta(b, w->rev, w->compacted, w->next_seq, w->limit, w->l->n)) {
 			b->len = mark;
 			return -ENOMEM;
 		}
 		w->stage = SNAP_KVS;
 		return 0;
 	case SNAP_KVS:
-		if (w->i == mvcc_rec_count(w->s)) {
+		if (w->i == w->limit) {
 			w->stage = SNAP_LEASES;
 			w->i = 0;
 			return 0;

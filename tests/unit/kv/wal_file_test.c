@@ -306,6 +306,99 @@ static void test_write_fails_then_works(void)
 	node_close(&a);
 }
 
+/* Puts count keys with values of vlen bytes (keys of klen, long ones too) and logs them;
+ * their values and long keys then live in the files. */
+static void node_write_big(struct node *n, const char *prefix, int count, int klen, int vlen)
+{
+	char k[200], v[2000];
+	for (int i = 0; i < count; i++) {
+		memset(k, 'k', sizeof(k));
+		snprintf(k + klen - 16, 17, "%s%09d", prefix, i);
+		memset(v, 'a' + i % 26, (size_t)vlen);
+		v[vlen] = 0;
+		TU_EQ_INT(mvcct_put(n->s, k, v), 0);
+	}
+	size_t from = wal_pending(n->w)->len;
+	TU_EQ_INT(wal_pull(n->s, &n->logged, wal_pending(n->w)), 0);
+	wal_settle(n->w, n->s, from);
+	TU_EQ_INT(wal_sync(n->w, n->logged), 0);
+}
+
+/* Open descriptors of this process on deleted files. */
+static int deleted_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	char p[300], t[512];
+	int n = 0;
+
+	while (d && (e = readdir(d))) {
+		snprintf(p, sizeof(p), "/proc/self/fd/%s", e->d_name);
+		ssize_t l = readlink(p, t, sizeof(t) - 1);
+		if (l > 0) {
+			t[l] = 0;
+			n += strstr(t, "(deleted)") != NULL;
+		}
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* A snapshot written a piece at a time while writes go on: the store keeps reading its
+ * values and long keys through the older files until the snapshot takes over, then those
+ * close; reopened, the snapshot and the segments after it give the same store. A
+ * compaction drops a snapshot under way. */
+static void test_snapshot_in_pieces(void)
+{
+	char dir[128], snapdir[160];
+	struct node a, b;
+	char err[512];
+	int steps = 0, rc;
+
+	snprintf(dir, sizeof(dir), "%s", newdir("pieces"));
+	snprintf(snapdir, sizeof(snapdir), "%s/member/snap", dir);
+	TU_EQ_INT(node_open(&a, dir, err), 0);
+	node_write_big(&a, "a", 3000, 150, 1000);	/* about 3.5 MB */
+	TU_EQ_INT(wal_snapshot_begin(a.w, a.s, &a.l), 0);
+	TU_EQ_INT(wal_snapshot_begin(a.w, a.s, &a.l), -EBUSY);
+	while ((rc = wal_snapshot_step(a.w, a.s, 1)) == 1) {
+		steps++;
+		node_write_big(&a, "b", 20, 150, 500);	/* meanwhile: new keys */
+		node_write_big(&a, "a", 5, 150, 300);	/* and new versions */
+	}
+	TU_EQ_INT(rc, 0);
+	TU_CHECK(steps >= 3);
+	TU_CHECK(!wal_snapshot_busy(a.w));
+	TU_EQ_INT(deleted_fds(), 0);
+	struct mvcc_kv kv;
+	char key[200];
+	memset(key, 'k', sizeof(key));
+	snprintf(key + 150 - 16, 17, "a%09d", 4);
+	key[150] = 0;
+	TU_EQ_INT(mvcct_get(a.s, key, 0, &kv), 1);
+	TU_EQ_INT(kv.value.len, 300);
+	TU_EQ_INT(mvcct_get(a.s, key, 6, &kv), 1);	/* the first version, from the snapshot */
+	TU_EQ_INT(kv.value.len, 1000);
+	TU_EQ_INT(kv.value.p[999], 'a' + 4);
+	node_close(&a);
+	TU_EQ_INT(node_open(&b, dir, err), 0);
+	TU_EQ_INT(mvcct_get(b.s, key, 6, &kv), 1);
+	TU_EQ_INT(kv.value.len, 1000);
+	TU_EQ_INT(mvcc_rev(b.s), 1 + 3000 + steps * 25);
+	/* a compaction meanwhile: the snapshot is dropped by its caller, the log stays whole */
+	TU_EQ_INT(wal_snapshot_begin(b.w, b.s, &b.l), 0);
+	TU_EQ_INT(wal_snapshot_step(b.w, b.s, 1), 1);
+	wal_snapshot_drop(b.w);
+	TU_CHECK(!wal_snapshot_busy(b.w));
+	TU_EQ_INT(count(snapdir, ".tmp", NULL), 0);
+	TU_EQ_INT(count(snapdir, ".snap", NULL), 1);
+	node_close(&b);
+	TU_EQ_INT(node_open(&b, dir, err), 0);
+	TU_EQ_INT(mvcc_rev(b.s), 1 + 3000 + steps * 25);
+	node_close(&b);
+}
+
 int main(void)
 {
 	snprintf(root, sizeof(root), "/tmp/wal_file_test.XXXXXX");
@@ -317,6 +410,7 @@ int main(void)
 	TU_RUN(test_corrupt_refused);
 	TU_RUN(test_missing_segment);
 	TU_RUN(test_write_fails_then_works);
+	TU_RUN(test_snapshot_in_pieces);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	if (system(cmd) != 0)
