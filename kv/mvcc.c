@@ -24,7 +24,7 @@ const char *mvcc_strerror(int code)
 
 /* ---- memory ---------------------------------------------------------------------------- */
 
-static void *libc_fn(void *ctx, void *p, size_t size)
+void *mvcc_libc(void *ctx, void *p, size_t size)
 {
 	(void)ctx;
 	if (!size) {
@@ -77,7 +77,7 @@ void mvcc_res_free(struct mvcc *s, void *p)
 
 int mvcc_new(const struct mvcc_alloc *a, struct mvcc **out)
 {
-	struct mvcc_alloc al = { libc_fn, NULL };
+	struct mvcc_alloc al = { mvcc_libc, NULL };
 	struct mvcc *s;
 
 	if (a)

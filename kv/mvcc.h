@@ -82,6 +82,8 @@ struct mvcc_alloc {
 	void *(*fn)(void *ctx, void *ptr, size_t size);
 	void *ctx;
 };
+/* That function on libc's realloc and free (ctx unused): what a NULL allocator means. */
+void *mvcc_libc(void *ctx, void *ptr, size_t size);
 
 /* ---- life cycle ------------------------------------------------------------------------ */
 struct mvcc;

@@ -2,7 +2,6 @@
  * each record type, and the reader that checks every record before handing it out and
  * tells a torn tail (a write a crash cut short) from corruption. Pure. */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "wal.h"
@@ -49,20 +48,10 @@ static uint64_t get64(const uint8_t *p)
 
 /* ---- buffers ---------------------------------------------------------------------------- */
 
-static void *libc_fn(void *ctx, void *p, size_t size)
-{
-	(void)ctx;
-	if (!size) {
-		free(p);
-		return NULL;
-	}
-	return realloc(p, size);
-}
-
 void wal_buf_init(struct wal_buf *b, const struct mvcc_alloc *a)
 {
 	memset(b, 0, sizeof(*b));
-	b->a.fn = a ? a->fn : libc_fn;
+	b->a.fn = a ? a->fn : mvcc_libc;
 	b->a.ctx = a ? a->ctx : NULL;
 }
 

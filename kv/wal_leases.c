@@ -2,25 +2,14 @@
  * probing: lease grants and revokes update it as they are logged, replay rebuilds it, and
  * a snapshot writes it out. Pure; memory only through the allocator given. */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "wal.h"
 
-static void *libc_fn(void *ctx, void *p, size_t size)
-{
-	(void)ctx;
-	if (!size) {
-		free(p);
-		return NULL;
-	}
-	return realloc(p, size);
-}
-
 void wal_leases_init(struct wal_leases *l, const struct mvcc_alloc *a)
 {
 	memset(l, 0, sizeof(*l));
-	l->a.fn = a ? a->fn : libc_fn;
+	l->a.fn = a ? a->fn : mvcc_libc;
 	l->a.ctx = a ? a->ctx : NULL;
 }
 

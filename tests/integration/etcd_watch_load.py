@@ -17,28 +17,9 @@ import grpc
 
 import etcd3.etcdrpc as rpc
 from etcd3.etcdrpc import rpc_pb2_grpc
+from grpcwire import fail, f_len, varint
 
 TIMEOUT = 120
-
-
-def fail(msg):
-    print("FAIL: " + msg, flush=True)
-    sys.exit(1)
-
-
-def varint(v):
-    v &= (1 << 64) - 1
-    out = b""
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if not v:
-            return out + bytes([b])
-        out += bytes([b | 0x80])
-
-
-def f_len(num, b):
-    return varint(num << 3 | 2) + varint(len(b)) + b
 
 
 def create(key, range_end=b"", start=0, prev_kv=False):
