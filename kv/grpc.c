@@ -610,7 +610,15 @@ static int conn_new(struct grpc_server *s, int fd, struct tport_tls *tls)
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
-	int rc = nghttp2_session_server_new(&c->h2, cb, c);
+	/* nghttp2 keeps closed streams for the priority tree, up to the concurrent-stream
+	 * limit per connection: hundreds of bytes for every request ever served. None. */
+	nghttp2_option *opt;
+	int rc = nghttp2_option_new(&opt);
+	if (rc == 0) {
+		nghttp2_option_set_no_closed_streams(opt, 1);
+		rc = nghttp2_session_server_new2(&c->h2, cb, c, opt);
+		nghttp2_option_del(opt);
+	}
 	nghttp2_session_callbacks_del(cb);
 	if (rc == 0 && !(c->t = tport_new(fd, tls)))
 		nghttp2_session_del(c->h2);
