@@ -105,6 +105,7 @@ void mvcc_free(struct mvcc *s)
 		mvcc_key_free(s, k);
 	mvcc_bt_destroy(s, &s->index);
 	mvcc_mem_free(s, s->log, s->logcap * sizeof(s->log[0]));
+	mvcc_lid_free(s);
 	mvcc_rd_release(s, (struct mvcc_rdmark){ NULL, 0 });
 	mvcc_res_free(s, s->kbuf[0]);
 	mvcc_res_free(s, s->kbuf[1]);
@@ -219,7 +220,7 @@ void mvcc_undo(struct mvcc *s, size_t mark)
 		struct mvcc_rev *r = &k->revs[k->nrev - 1];
 		bool was_live = !r->tomb, now_live;
 
-		mvcc_val_drop(s, r);
+		mvcc_rev_drop(s, r);
 		k->nrev--;
 		s->nrevs--;
 		now_live = k->nrev && !k->revs[k->nrev - 1].tomb;

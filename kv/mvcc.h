@@ -165,9 +165,9 @@ struct mvcc_put_res {
  * exist, else version + 1 keeping create_revision. ignore_value keeps the old value,
  * ignore_lease the old lease. Returns 0, MVCC_ENOKEY, MVCC_EVALUE (ignore_value with a
  * value), MVCC_ELEASE (ignore_lease with a lease), MVCC_ENOTFOUND (ignore_* on a key that
- * does not exist), MVCC_EARG (key or value of 4 GiB or more), -ENOMEM, MVCC_ETXN (a
- * transaction is open: use mvcc_txn_put). On error nothing changed. Commits (and reports
- * events) before returning. */
+ * does not exist), MVCC_EARG (a key over MVCC_KEY_MAX bytes or a value of 2 GiB or
+ * more), -ENOMEM, MVCC_ETXN (a transaction is open: use mvcc_txn_put). On error nothing
+ * changed. Commits (and reports events) before returning. */
 int mvcc_put(struct mvcc *s, const struct mvcc_put_req *req, struct mvcc_put_res *res);
 
 /* etcdserverpb.DeleteRangeRequest */
@@ -302,6 +302,7 @@ int mvcc_hash_kv(struct mvcc *s, int64_t rev, struct mvcc_hash *out);
  * needed it (an event that cannot carry its value, which has no way to fail, goes without
  * it and is counted in mvcc_read_errors). */
 typedef int mvcc_read_fn(void *ctx, uint64_t loc, uint8_t *dst, size_t len);
+#define MVCC_KEY_MAX ((1u << 26) - 1)	/* the longest key the store holds */
 #define MVCC_KEY_INLINE 128	/* longer keys keep only a prefix in memory once settled */
 void mvcc_set_reader(struct mvcc *s, mvcc_read_fn *fn, void *ctx);
 /* The key revision (rev, sub) has its key's bytes at key_loc and its value's at val_loc

@@ -39,17 +39,9 @@ static bool compact_key(struct mvcc *s, struct mvcc_key *k, int64_t rev)
 	drop = (size_t)(r - k->revs) + (r->tomb ? 1 : 0);
 	if (!drop)
 		return false;
-	for (size_t i = 0; i < drop; i++)
-		mvcc_val_drop(s, &k->revs[i]);
-	memmove(k->revs, &k->revs[drop], (k->nrev - drop) * sizeof(k->revs[0]));
-	k->nrev -= (uint32_t)drop;
-	s->nrevs -= drop;
-	if (!k->nrev)
-		return true;
-	if (k->cap > k->nrev &&
-	    !mvcc_mem_grow(s, (void **)&k->revs, k->cap * sizeof(k->revs[0]),
-			   k->nrev * sizeof(k->revs[0])))
-		k->cap = k->nrev;
+	if (drop == k->nrev)
+		return true;	/* mvcc_key_free drops them */
+	mvcc_key_trim(s, k, drop);
 	return false;
 }
 

@@ -49,37 +49,75 @@ void mvcc_rd_release(struct mvcc *s, struct mvcc_rdmark m);
 /* Empties the read buffer: the start of a call whose results may hold values. */
 void mvcc_rd_reset(struct mvcc *s);
 
-/* ---- per-key history -------------------------------------------------------------------- */
+/* ---- per-key history --------------------------------------------------------------------
+ * 32 bytes a revision. A put's create revision and version are not stored: within one life
+ * of the key (from the put that created it to the next tombstone) versions count up by one
+ * a revision, so `life`, the distance back to that first put, gives both (its revision, and
+ * life + 1). A compaction may drop a life's first put: the key then keeps a base (the
+ * create revision and version of revs[0]) for the revisions whose life reaches back past
+ * revs[0]. The lease is an index into the store's table of lease IDs (mvcc_lid_*). */
 struct mvcc_rev {
 	int64_t main;		/* mod revision */
-	int64_t create;		/* 0 for a tombstone */
-	int64_t version;	/* 0 for a tombstone */
-	int64_t lease;
+	struct mvcc_vref val;
 	uint32_t sub;
 	uint32_t tomb : 1;	/* this revision deleted the key */
 	uint32_t vlen : 31;	/* the value's length */
-	struct mvcc_vref val;
+	uint32_t life;		/* a put: revisions back to its life's first, saturating */
+	uint32_t lease;		/* the lease's index (mvcc_lid_get), 0 for none */
 };
 
 /* One key and its revisions, oldest first, in (main, sub) order. Held by the index; the log
  * points at it too. A key with no revisions left is removed and freed.
  *
- * A long key (over MVCC_KEY_INLINE bytes) keeps only its first MVCC_KEY_PREFIX bytes here;
- * the whole key is a heap copy until settled, then read back from its place in a file when
- * the prefix cannot decide a comparison or the key is handed out. */
+ * A long key (over MVCC_KEY_INLINE bytes) keeps only its first MVCC_KEY_PREFIX bytes here,
+ * then a reference to the whole key: a heap copy until settled, then its place in a file
+ * (loc << 1 | 1), read back when the prefix cannot decide a comparison or the key is handed
+ * out. The revision array has room for 1 << capl revisions, and when `based` one element
+ * more before revs[0] holding the base (mvcc_key_base). */
 #define MVCC_KEY_PREFIX 40
 struct mvcc_key {
 	struct mvcc_rev *revs;
-	uint32_t nrev, cap;
-	uint32_t len;
-	uint64_t full;		/* a long key's bytes: a heap pointer, or loc << 1 | 1 */
-	uint8_t bytes[];	/* the key, or a long key's prefix */
+	uint32_t nrev;
+	uint32_t len : 26;
+	uint32_t capl : 5;
+	uint32_t based : 1;
+	uint8_t bytes[];	/* the key; or a long key's prefix, then its reference */
 };
 
 static inline bool mvcc_key_long(const struct mvcc_key *k)
 {
 	return k->len > MVCC_KEY_INLINE;
 }
+
+/* The create revision, version and lease of revision r of k (zeros for a tombstone) into
+ * out's fields of those names. */
+void mvcc_rev_meta(const struct mvcc *s, const struct mvcc_key *k, const struct mvcc_rev *r,
+		   struct mvcc_kv *out);
+/* Drops what revision r holds: its value and its lease reference. */
+void mvcc_rev_drop(struct mvcc *s, struct mvcc_rev *r);
+
+/* ---- lease IDs (kv/mvcc_lid.c) ----------------------------------------------------------
+ * Each lease ID held by some revision, once, with a count of the revisions holding it;
+ * index 0 is "no lease". */
+struct mvcc_lid {
+	int64_t id;		/* 0: a free entry */
+	uint32_t refs;		/* a free entry: the next free index (0: none) */
+};
+struct mvcc_lids {
+	struct mvcc_lid *e;
+	uint32_t n, cap;	/* entries used (index 0 included), allocated */
+	uint32_t free;		/* the first free entry below n, 0 if none */
+	uint32_t *slot;		/* open addressing (linear probes) on the ID: index, 0 = empty */
+	uint32_t nslot;		/* 0 or a power of two */
+	uint32_t live;		/* entries in use: the table goes when none is */
+};
+/* The index of lease id with one more reference (0 for id 0). Returns 0 or -ENOMEM. */
+int mvcc_lid_get(struct mvcc *s, int64_t id, uint32_t *out);
+/* One more reference to index i / one fewer (the entry goes at zero); 0 is a no-op. */
+void mvcc_lid_ref(struct mvcc *s, uint32_t i);
+void mvcc_lid_put(struct mvcc *s, uint32_t i);
+static inline int64_t mvcc_lid_id(const struct mvcc *s, uint32_t i);
+void mvcc_lid_free(struct mvcc *s);
 
 /* A new key holding a copy of the bytes, with room for one revision and none yet;
  * NULL for ENOMEM. mvcc_key_free drops its revisions' values too. */
@@ -94,9 +132,18 @@ int mvcc_key_cmp_to(struct mvcc *s, const struct mvcc_key *k, const uint8_t *p, 
 /* A long key's bytes live at loc from now on (no-op for a short one). */
 void mvcc_key_settle(struct mvcc *s, struct mvcc_key *k, uint64_t loc);
 void mvcc_key_free(struct mvcc *s, struct mvcc_key *k);
-/* Ensures room for one more revision of k. Returns 0 or -ENOMEM. */
-int mvcc_key_reserve(struct mvcc *s, struct mvcc_key *k);
-/* Appends revision r to k (room reserved) and logs it (room reserved); counts it. */
+/* Ensures room for one more revision of k, a put if `put`: a put continuing a life also
+ * gets k the base slot, so that a compaction never has to allocate one. Returns 0 or
+ * -ENOMEM. */
+int mvcc_key_reserve(struct mvcc *s, struct mvcc_key *k, bool put);
+/* Drops k's first `drop` revisions (fewer than it has), keeping what the others need to
+ * know their create revision and version; shrinks the array. Never fails. */
+void mvcc_key_trim(struct mvcc *s, struct mvcc_key *k, size_t drop);
+/* For a key with no revisions yet whose first will be a put in the middle of a life:
+ * gives it a base (the create revision and version that put has). Returns 0 or -ENOMEM. */
+int mvcc_key_set_base(struct mvcc *s, struct mvcc_key *k, int64_t create, int64_t version);
+/* Appends revision r to k (room reserved; r->life is worked out here) and logs it (room
+ * reserved); counts it. */
 void mvcc_key_append(struct mvcc *s, struct mvcc_key *k, const struct mvcc_rev *r);
 /* Returns the latest revision of k with main <= at, or NULL. */
 const struct mvcc_rev *mvcc_key_at(const struct mvcc_key *k, int64_t at);
@@ -187,10 +234,16 @@ struct mvcc {
 	uint8_t *kbuf[2];		/* long keys read back (mvcc_key_full) */
 	size_t kcap[2];
 	struct mvcc_rdchunk *rd;	/* the read buffer, newest chunk first */
+	struct mvcc_lids lids;
 	const uint8_t *inplace;		/* mvcc_restore_in_place */
 	size_t inplace_len;
 	uint64_t inplace_loc;
 };
+
+static inline int64_t mvcc_lid_id(const struct mvcc *s, uint32_t i)
+{
+	return i ? s->lids.e[i].id : 0;
+}
 
 static inline struct mvcc_rdmark mvcc_rd_mark(const struct mvcc *s)
 {

@@ -17,24 +17,66 @@ int mvcc_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 	return alen < blen ? -1 : alen > blen;
 }
 
-/* Bytes held in the key itself: all of a short key, a long key's prefix. */
+/* Bytes held in the key itself: all of a short key, a long key's prefix and reference. */
 static size_t inline_len(size_t len)
 {
-	return len > MVCC_KEY_INLINE ? MVCC_KEY_PREFIX : len;
+	return len > MVCC_KEY_INLINE ? MVCC_KEY_PREFIX + sizeof(uint64_t) : len;
+}
+
+/* A long key's reference: a heap copy's address, or loc << 1 | 1. */
+static uint64_t full_ref(const struct mvcc_key *k)
+{
+	uint64_t v;
+	memcpy(&v, k->bytes + MVCC_KEY_PREFIX, sizeof(v));
+	return v;
+}
+
+static void set_full(struct mvcc_key *k, uint64_t v)
+{
+	memcpy(k->bytes + MVCC_KEY_PREFIX, &v, sizeof(v));
 }
 
 static bool full_in_file(const struct mvcc_key *k)
 {
-	return k->full & 1;
+	return full_ref(k) & 1;
+}
+
+/* The revision array's allocation: the base (if any) and then room for 1 << capl. */
+static struct mvcc_rev *revs_block(const struct mvcc_key *k)
+{
+	return k->revs - k->based;
+}
+
+static size_t revs_size(const struct mvcc_key *k)
+{
+	return (((size_t)1 << k->capl) + k->based) * sizeof(struct mvcc_rev);
+}
+
+/* The base lives in the spare element: its main is the create revision, its value
+ * reference the version. */
+static void base_get(const struct mvcc_key *k, int64_t *create, int64_t *version)
+{
+	*create = k->revs[-1].main;
+	*version = (int64_t)k->revs[-1].val.v;
+}
+
+static void base_set(struct mvcc_key *k, int64_t create, int64_t version)
+{
+	memset(&k->revs[-1], 0, sizeof(k->revs[-1]));
+	k->revs[-1].main = create;
+	k->revs[-1].val.v = (uint64_t)version;
 }
 
 struct mvcc_key *mvcc_key_new(struct mvcc *s, struct mvcc_bytes key)
 {
 	size_t in = inline_len(key.len);
-	struct mvcc_key *k = mvcc_mem_alloc(s, sizeof(*k) + in);
+	struct mvcc_key *k;
 	uint8_t *full = NULL;
 	uint64_t loc = 0;
 
+	if (key.len > MVCC_KEY_MAX)
+		return NULL;
+	k = mvcc_mem_alloc(s, sizeof(*k) + in);
 	if (!k)
 		return NULL;
 	k->revs = mvcc_mem_alloc(s, sizeof(k->revs[0]));
@@ -46,15 +88,18 @@ struct mvcc_key *mvcc_key_new(struct mvcc *s, struct mvcc_bytes key)
 		return NULL;
 	}
 	k->nrev = 0;
-	k->cap = 1;
+	k->capl = 0;
+	k->based = 0;
 	k->len = (uint32_t)key.len;
-	k->full = 0;
-	memcpy(k->bytes, key.p, in);
-	if (full) {
+	if (key.len <= MVCC_KEY_INLINE) {
+		memcpy(k->bytes, key.p, key.len);
+	} else if (full) {
+		memcpy(k->bytes, key.p, MVCC_KEY_PREFIX);
 		memcpy(full, key.p, key.len);
-		k->full = (uint64_t)(uintptr_t)full;
-	} else if (key.len > MVCC_KEY_INLINE) {
-		k->full = loc << 1 | 1;	/* restored in place */
+		set_full(k, (uint64_t)(uintptr_t)full);
+	} else {
+		memcpy(k->bytes, key.p, MVCC_KEY_PREFIX);
+		set_full(k, loc << 1 | 1);	/* restored in place */
 		s->file_bytes += key.len;
 	}
 	return k;
@@ -63,13 +108,13 @@ struct mvcc_key *mvcc_key_new(struct mvcc *s, struct mvcc_bytes key)
 void mvcc_key_free(struct mvcc *s, struct mvcc_key *k)
 {
 	for (uint32_t i = 0; i < k->nrev; i++)
-		mvcc_val_drop(s, &k->revs[i]);
+		mvcc_rev_drop(s, &k->revs[i]);
 	s->nrevs -= k->nrev;
-	mvcc_mem_free(s, k->revs, k->cap * sizeof(k->revs[0]));
+	mvcc_mem_free(s, revs_block(k), revs_size(k));
 	if (mvcc_key_long(k) && full_in_file(k))
 		s->file_bytes -= k->len;
 	else if (mvcc_key_long(k))
-		mvcc_mem_free(s, (void *)(uintptr_t)k->full, k->len);
+		mvcc_mem_free(s, (void *)(uintptr_t)full_ref(k), k->len);
 	mvcc_mem_free(s, k, sizeof(*k) + inline_len(k->len));
 }
 
@@ -80,8 +125,8 @@ void mvcc_key_settle(struct mvcc *s, struct mvcc_key *k, uint64_t loc)
 	if (full_in_file(k))
 		s->file_bytes -= k->len;
 	else
-		mvcc_mem_free(s, (void *)(uintptr_t)k->full, k->len);
-	k->full = loc << 1 | 1;
+		mvcc_mem_free(s, (void *)(uintptr_t)full_ref(k), k->len);
+	set_full(k, loc << 1 | 1);
 	s->file_bytes += k->len;
 }
 
@@ -95,7 +140,7 @@ int mvcc_key_full(struct mvcc *s, const struct mvcc_key *k, int buf, struct mvcc
 		return 0;
 	}
 	if (!full_in_file(k)) {
-		out->p = (const uint8_t *)(uintptr_t)k->full;
+		out->p = (const uint8_t *)(uintptr_t)full_ref(k);
 		return 0;
 	}
 	out->p = NULL;
@@ -109,7 +154,7 @@ int mvcc_key_full(struct mvcc *s, const struct mvcc_key *k, int buf, struct mvcc
 		s->kbuf[buf] = b;
 		s->kcap[buf] = k->len;
 	}
-	rc = s->reader(s->reader_ctx, k->full >> 1, s->kbuf[buf], k->len);
+	rc = s->reader(s->reader_ctx, full_ref(k) >> 1, s->kbuf[buf], k->len);
 	if (rc)
 		return rc < 0 ? rc : -EIO;
 	out->p = s->kbuf[buf];
@@ -136,26 +181,122 @@ int mvcc_key_cmp_to(struct mvcc *s, const struct mvcc_key *k, const uint8_t *p, 
 	return mvcc_key_cmp(b.p, b.len, p, len);
 }
 
-int mvcc_key_reserve(struct mvcc *s, struct mvcc_key *k)
+/* Moves k's revision array to a block with room for 1 << capl revisions and the base
+ * if based (the base's value given, or kept). Returns 0 or -ENOMEM (k as it was). */
+static int revs_move(struct mvcc *s, struct mvcc_key *k, unsigned capl, bool based)
 {
-	uint32_t cap = k->cap ? k->cap * 2 : 1;
+	size_t old = revs_size(k), size = (((size_t)1 << capl) + based) * sizeof(k->revs[0]);
+	struct mvcc_rev *b = revs_block(k);
 
-	if (k->nrev < k->cap)
-		return 0;
-	if (k->cap >= UINT32_MAX / 2 ||
-	    mvcc_mem_grow(s, (void **)&k->revs, k->cap * sizeof(k->revs[0]),
-			  (size_t)cap * sizeof(k->revs[0])))
-		return -ENOMEM;
-	k->cap = cap;
+	if (based == k->based) {
+		if (size != old && mvcc_mem_grow(s, (void **)&b, old, size))
+			return -ENOMEM;
+	} else {
+		struct mvcc_rev *nb = mvcc_mem_alloc(s, size);
+		if (!nb)
+			return -ENOMEM;
+		memcpy(nb + based, k->revs, k->nrev * sizeof(k->revs[0]));
+		mvcc_mem_free(s, b, old);
+		b = nb;
+	}
+	k->revs = b + based;
+	k->capl = capl & 31;
+	k->based = based;
 	return 0;
+}
+
+int mvcc_key_reserve(struct mvcc *s, struct mvcc_key *k, bool put)
+{
+	bool based = k->based || (put && k->nrev && !k->revs[k->nrev - 1].tomb);
+
+	if (k->nrev < (1u << k->capl) && based == k->based)
+		return 0;
+	if (k->capl >= 30)
+		return -ENOMEM;
+	return revs_move(s, k, k->nrev < (1u << k->capl) ? k->capl : k->capl + 1u, based);
+}
+
+int mvcc_key_set_base(struct mvcc *s, struct mvcc_key *k, int64_t create, int64_t version)
+{
+	if (!k->based && revs_move(s, k, k->capl, true))
+		return -ENOMEM;
+	base_set(k, create, version);
+	return 0;
+}
+
+/* The smallest capl with room for n revisions. */
+static unsigned capl_for(size_t n)
+{
+	unsigned c = 0;
+	while (((size_t)1 << c) < n)
+		c++;
+	return c;
+}
+
+void mvcc_key_trim(struct mvcc *s, struct mvcc_key *k, size_t drop)
+{
+	struct mvcc_rev *first = &k->revs[drop], *b = revs_block(k);
+	size_t n = k->nrev - drop;
+	/* its life began before it: the base slot is there (mvcc_key_reserve saw to it) */
+	bool need = !first->tomb && first->life && k->based;
+	unsigned capl = capl_for(n);
+	struct mvcc_kv m;
+
+	mvcc_rev_meta(s, k, first, &m);
+	for (size_t i = 0; i < drop; i++)
+		mvcc_rev_drop(s, &k->revs[i]);
+	memmove(k->revs, first, n * sizeof(*b));
+	if (need)
+		base_set(k, m.create_revision, m.version);
+	k->nrev = (uint32_t)n;
+	s->nrevs -= drop;
+	/* a failed shrink keeps the bigger block */
+	if (capl < k->capl &&
+	    !mvcc_mem_grow(s, (void **)&b, revs_size(k),
+			   (((size_t)1 << capl) + k->based) * sizeof(*b))) {
+		k->revs = b + k->based;
+		k->capl = capl & 31;
+	}
+}
+
+void mvcc_rev_meta(const struct mvcc *s, const struct mvcc_key *k, const struct mvcc_rev *r,
+		   struct mvcc_kv *out)
+{
+	size_t i = (size_t)(r - k->revs);
+
+	out->create_revision = out->version = out->lease = 0;
+	if (r->tomb)
+		return;
+	out->lease = mvcc_lid_id(s, r->lease);
+	if (r->life <= i) {
+		out->create_revision = k->revs[i - r->life].main;
+		out->version = (int64_t)r->life + 1;
+	} else {
+		base_get(k, &out->create_revision, &out->version);
+		out->version += (int64_t)i;
+	}
+}
+
+void mvcc_rev_drop(struct mvcc *s, struct mvcc_rev *r)
+{
+	mvcc_val_drop(s, r);
+	mvcc_lid_put(s, r->lease);
+	r->lease = 0;
 }
 
 void mvcc_key_append(struct mvcc *s, struct mvcc_key *k, const struct mvcc_rev *r)
 {
 	struct mvcc_logent *e = &s->log[s->nlog++];
-	bool was_live = k->nrev && !k->revs[k->nrev - 1].tomb;
+	const struct mvcc_rev *last = k->nrev ? &k->revs[k->nrev - 1] : NULL;
+	bool was_live = last && !last->tomb;
+	struct mvcc_rev *n = &k->revs[k->nrev++];
 
-	k->revs[k->nrev++] = *r;
+	*n = *r;
+	n->life = 0;
+	if (!r->tomb && was_live)
+		n->life = last->life == UINT32_MAX ? UINT32_MAX : last->life + 1;
+	else if (!r->tomb && !last && k->based)
+		n->life = UINT32_MAX;	/* restored in the middle of a life */
 	s->nrevs++;
 	if (r->tomb && was_live)
 		s->live--;
@@ -202,18 +343,14 @@ int mvcc_key_meta(struct mvcc *s, const struct mvcc_key *k, const struct mvcc_re
 {
 	memset(out, 0, sizeof(*out));
 	out->mod_revision = r->main;
-	if (!r->tomb) {
-		out->create_revision = r->create;
-		out->version = r->version;
-		out->lease = r->lease;
-	}
+	mvcc_rev_meta(s, k, r, out);
 	out->key.len = k->len;
 	if (!mvcc_key_long(k))
 		out->key.p = k->bytes;
 	else if (!full_in_file(k))
-		out->key.p = (const uint8_t *)(uintptr_t)k->full;
+		out->key.p = (const uint8_t *)(uintptr_t)full_ref(k);
 	else
-		return mvcc_rd_read(s, k->full >> 1, k->len, &out->key);
+		return mvcc_rd_read(s, full_ref(k) >> 1, k->len, &out->key);
 	return 0;
 }
 

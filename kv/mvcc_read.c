@@ -252,9 +252,7 @@ bool mvcc_txn_compare(struct mvcc *s, const struct mvcc_compare *c)
 		any = true;
 		memset(&kv, 0, sizeof(kv));	/* a compare needs no key */
 		kv.mod_revision = r->main;
-		kv.create_revision = r->create;
-		kv.version = r->version;
-		kv.lease = r->lease;
+		mvcc_rev_meta(s, k, r, &kv);
 		if (c->target == MVCC_TARGET_VALUE) {
 			struct mvcc_rdmark m = mvcc_rd_mark(s);
 			bool ok = !mvcc_val_get(s, r, &kv.value) && compare_one(c, &kv);

@@ -31,72 +31,90 @@ int mvcc_rec_at(struct mvcc *s, size_t i, struct mvcc_rec *out)
 }
 
 /* A revision may start a new revision above the current one, or continue the last one
- * with a higher sub; a put's metadata must be possible. */
-static int rec_check(const struct mvcc *s, const struct mvcc_rec *r)
+ * with a higher sub; a put's metadata must be possible, and follow from the key's last
+ * revision: the next version of the same life, or a new life (version 1, created here).
+ * Only a key's first revision may be a put in the middle of a life. Sets *mid for that. */
+static int rec_check(struct mvcc *s, const struct mvcc_rec *r, const struct mvcc_key *k,
+		     bool *mid)
 {
 	const struct mvcc_kv *kv = &r->kv;
 	const struct mvcc_logent *last = s->nlog ? &s->log[s->nlog - 1] : NULL;
+	const struct mvcc_rev *prev = k && k->nrev ? &k->revs[k->nrev - 1] : NULL;
 	int64_t main = kv->mod_revision;
 
-	if (!kv->key.len || kv->key.len > UINT32_MAX || kv->value.len > UINT32_MAX)
+	*mid = false;
+	if (!kv->key.len || kv->key.len > MVCC_KEY_MAX || kv->value.len > INT32_MAX)
 		return MVCC_EARG;
 	if (main < 2 || main <= s->compacted)
 		return MVCC_EARG;
 	if (main <= s->rev && !(last && last->main == main && r->sub > last->sub))
 		return MVCC_EARG;
-	if (!r->tomb && (kv->create_revision < 1 || kv->create_revision > main ||
-			 kv->version < 1))
+	if (r->tomb)
+		return 0;
+	if (kv->create_revision < 1 || kv->create_revision > main || kv->version < 1)
 		return MVCC_EARG;
-	return 0;
+	if (prev && !prev->tomb) {
+		struct mvcc_kv m;
+		mvcc_rev_meta(s, k, prev, &m);
+		return kv->create_revision == m.create_revision && kv->version == m.version + 1 ?
+			       0 : MVCC_EARG;
+	}
+	if (kv->create_revision == main && kv->version == 1)
+		return 0;	/* a new life */
+	*mid = !prev;		/* a life whose start is not held (a compaction took it) */
+	return prev ? MVCC_EARG : 0;
 }
 
-/* The key to append to, with room for one more revision: found, or new in the index. */
-static int rec_key(struct mvcc *s, struct mvcc_bytes key, struct mvcc_key **out)
+/* The key to append to, with room for one more revision: k, or new in the index. */
+static int rec_key(struct mvcc *s, struct mvcc_bytes key, bool put, struct mvcc_key **k)
 {
-	struct mvcc_key *k = mvcc_bt_get(&s->index, key.p, key.len);
-
-	if (k) {
-		*out = k;
-		return mvcc_key_reserve(s, k);
-	}
-	k = mvcc_key_new(s, key);
-	if (!k)
+	if (*k)
+		return mvcc_key_reserve(s, *k, put);
+	*k = mvcc_key_new(s, key);
+	if (!*k)
 		return -ENOMEM;
-	if (mvcc_bt_insert(s, &s->index, k, key)) {
-		mvcc_key_free(s, k);
+	if (mvcc_bt_insert(s, &s->index, *k, key)) {
+		mvcc_key_free(s, *k);
+		*k = NULL;
 		return -ENOMEM;
 	}
-	*out = k;
 	return 0;
 }
 
 int mvcc_restore_rec(struct mvcc *s, const struct mvcc_rec *r)
 {
-	struct mvcc_rev nr = { 0 };
 	struct mvcc_key *k;
+	struct mvcc_rev nr = { 0 };
+	bool mid, fresh;
 	int rc;
 
 	if (s->in_txn)
 		return MVCC_ETXN;
-	rc = rec_check(s, r);
+	k = r->kv.key.len ? mvcc_bt_get(&s->index, r->kv.key.p, r->kv.key.len) : NULL;
+	fresh = !k;
+	rc = rec_check(s, r, k, &mid);
 	if (rc)
 		return rc;
 	if (mvcc_log_reserve(s, 1))
 		return -ENOMEM;
 	if (!r->tomb && (rc = mvcc_val_restore(s, &nr, r->kv.value)))
 		return rc;
-	if (rec_key(s, r->kv.key, &k)) {
+	if (!r->tomb && mvcc_lid_get(s, r->kv.lease, &nr.lease)) {
 		mvcc_val_drop(s, &nr);
+		return -ENOMEM;
+	}
+	if (rec_key(s, r->kv.key, !r->tomb, &k) ||
+	    (mid && mvcc_key_set_base(s, k, r->kv.create_revision, r->kv.version))) {
+		if (k && fresh) {
+			mvcc_bt_remove(s, &s->index, k);
+			mvcc_key_free(s, k);
+		}
+		mvcc_rev_drop(s, &nr);
 		return -ENOMEM;
 	}
 	nr.main = r->kv.mod_revision;
 	nr.sub = r->sub;
 	nr.tomb = r->tomb;
-	if (!r->tomb) {
-		nr.create = r->kv.create_revision;
-		nr.version = r->kv.version;
-		nr.lease = r->kv.lease;
-	}
 	mvcc_key_append(s, k, &nr);
 	if (nr.main > s->rev)
 		s->rev = nr.main;

@@ -18,7 +18,7 @@ static int put_check(const struct mvcc_put_req *req, const struct mvcc_rev *cur)
 
 	if (!req->key.len)
 		return MVCC_ENOKEY;
-	if (req->key.len > UINT32_MAX || req->value.len > UINT32_MAX)
+	if (req->key.len > MVCC_KEY_MAX || req->value.len > INT32_MAX)
 		return MVCC_EARG;
 	if (req->ignore_value && req->value.len)
 		return MVCC_EVALUE;
@@ -33,7 +33,7 @@ static int put_check(const struct mvcc_put_req *req, const struct mvcc_rev *cur)
 static int put_target(struct mvcc *s, const struct mvcc_put_req *req, struct mvcc_key **k)
 {
 	if (*k)
-		return mvcc_key_reserve(s, *k);
+		return mvcc_key_reserve(s, *k, true);
 	*k = mvcc_key_new(s, req->key);
 	if (!*k)
 		return -ENOMEM;
@@ -63,21 +63,25 @@ int mvcc_put_in(struct mvcc *s, const struct mvcc_put_req *req, struct mvcc_put_
 		return rc;
 	if (req->ignore_value && (rc = mvcc_val_get(s, &old, &val)))
 		return rc;
-	if (req->prev_kv && live && (rc = mvcc_key_kv(s, k, &old, &res->prev))) {
+	if (req->prev_kv && live &&
+	    (rc = mvcc_key_kv(s, k, &k->revs[k->nrev - 1], &res->prev))) {
 		memset(&res->prev, 0, sizeof(res->prev));
 		return rc;
 	}
 	if (mvcc_log_reserve(s, 1) || mvcc_val_make(s, &r, val.p, val.len))
 		return -ENOMEM;
-	if (put_target(s, req, &k)) {
+	if (req->ignore_lease)
+		mvcc_lid_ref(s, r.lease = old.lease);
+	else if (mvcc_lid_get(s, req->lease, &r.lease)) {
 		mvcc_val_drop(s, &r);
+		return -ENOMEM;
+	}
+	if (put_target(s, req, &k)) {
+		mvcc_rev_drop(s, &r);
 		return -ENOMEM;
 	}
 	r.main = s->rev + 1;
 	r.sub = next_sub(s);
-	r.create = live ? old.create : r.main;
-	r.version = live ? old.version + 1 : 1;
-	r.lease = req->ignore_lease ? old.lease : req->lease;
 	res->has_prev = req->prev_kv && live;
 	mvcc_key_append(s, k, &r);
 	res->revision = r.main;
@@ -122,12 +126,12 @@ int mvcc_delete_in(struct mvcc *s, const struct mvcc_delete_req *req,
 	/* appending revisions leaves the index alone, so the walk stays valid */
 	for (struct mvcc_pos pos = mvcc_span_begin(s, &sp); (k = mvcc_span_key(&sp, pos));
 	     mvcc_bt_next(&pos)) {
-		struct mvcc_rev old = k->revs[k->nrev - 1], r = { 0 };
-		if (old.tomb)
+		struct mvcc_rev r = { 0 };
+		if (k->revs[k->nrev - 1].tomb)
 			continue;
-		rc = mvcc_key_reserve(s, k);
+		rc = mvcc_key_reserve(s, k, false);
 		if (!rc && prev)
-			rc = mvcc_key_kv(s, k, &old, &prev[i]);
+			rc = mvcc_key_kv(s, k, &k->revs[k->nrev - 1], &prev[i]);
 		if (rc) {
 			mvcc_undo(s, mark);
 			mvcc_res_free(s, prev);

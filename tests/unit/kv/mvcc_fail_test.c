@@ -71,7 +71,7 @@ static int fail_loop(struct mvcc *s, op_fn *op, bool all)
 		failures++;
 		ok &= rc == -ENOMEM && same(before, snap(s));
 		if (!ok) {
-			fprintf(stderr, "allocation %ld: rc %d, store changed\n", nth, rc);
+			fprintf(stderr, "allocation %ld: rc %d, store changed (blocks %zu %zu revs %zu %zu keys %zu %zu)\n", nth, rc, (size_t)before.blocks, (size_t)snap(s).blocks, before.st.revisions, snap(s).st.revisions, before.st.index_keys, snap(s).st.index_keys);
 			TU_CHECK(ok);
 			return failures;
 		}

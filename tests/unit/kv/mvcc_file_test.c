@@ -243,6 +243,7 @@ static void test_restore_in_place(void)
 	TU_EQ_INT(sc.bytes - (sa.bytes - 9), 9);	/* but 9 bytes less memory */
 	mvcc_restore_in_place(s, NULL, 0, 0);
 	r.kv.mod_revision = 3;	/* a value outside the range is copied */
+	r.kv.version = 2;
 	r.kv.value = mvcct_b("copied");
 	TU_EQ_INT(mvcc_restore_rec(s, &r), 0);
 	TU_EQ_INT(mvcc_file_bytes(s), 9);

@@ -225,6 +225,62 @@ static void test_restore_rules(void)
 	TU_EQ_INT(mvcct_mem.outstanding, 0);
 }
 
+/* A put's create revision and version must follow from the key's revisions before it;
+ * only a key's first revision may start in the middle of a life (a compaction took the
+ * rest), and the revisions after it count on from there. */
+static void test_restore_lives(void)
+{
+	struct mvcc *s = mvcct_new();
+	struct mvcc_rec r = { .kv = { .key = mvcct_b("k"), .value = mvcct_b("v"),
+				      .create_revision = 3, .mod_revision = 10, .version = 7,
+				      .lease = 99 } };
+	struct mvcc_kv kv;
+
+	TU_EQ_INT(mvcc_restore_rec(s, &r), 0);		/* mid-life first revision */
+	r.kv.mod_revision = 11;
+	r.kv.version = 9;
+	TU_EQ_INT(mvcc_restore_rec(s, &r), MVCC_EARG);	/* a version skipped */
+	r.kv.version = 8;
+	r.kv.create_revision = 4;
+	TU_EQ_INT(mvcc_restore_rec(s, &r), MVCC_EARG);	/* another create revision */
+	r.kv.create_revision = 3;
+	r.kv.lease = 0;
+	TU_EQ_INT(mvcc_restore_rec(s, &r), 0);
+	r.kv.mod_revision = 12;
+	r.kv.create_revision = 12;
+	r.kv.version = 1;
+	TU_EQ_INT(mvcc_restore_rec(s, &r), MVCC_EARG);	/* a new life without a delete */
+	r.tomb = true;
+	TU_EQ_INT(mvcc_restore_rec(s, &r), 0);
+	r.tomb = false;
+	r.kv.mod_revision = 13;
+	r.kv.create_revision = 12;
+	r.kv.version = 2;
+	TU_EQ_INT(mvcc_restore_rec(s, &r), MVCC_EARG);	/* after a delete: a new life only */
+	r.kv.create_revision = 13;
+	r.kv.version = 1;
+	TU_EQ_INT(mvcc_restore_rec(s, &r), 0);
+	TU_EQ_INT(mvcc_restore_revs(s, 13, 9), 0);
+	TU_EQ_INT(mvcct_get(s, "k", 10, &kv), 1);
+	TU_EQ_INT(kv.create_revision, 3);
+	TU_EQ_INT(kv.version, 7);
+	TU_EQ_INT(kv.lease, 99);
+	TU_EQ_INT(mvcct_get(s, "k", 11, &kv), 1);
+	TU_EQ_INT(kv.version, 8);
+	TU_EQ_INT(kv.lease, 0);
+	TU_EQ_INT(mvcct_get(s, "k", 13, &kv), 1);
+	TU_EQ_INT(kv.create_revision, 13);
+	TU_EQ_INT(kv.version, 1);
+	/* a put on it now continues the life; compacting to it keeps the numbers */
+	TU_EQ_INT(mvcct_put(s, "k", "w"), 0);
+	TU_EQ_INT(mvcc_compact(s, 14), 0);
+	TU_EQ_INT(mvcct_get(s, "k", 0, &kv), 1);
+	TU_EQ_INT(kv.create_revision, 13);
+	TU_EQ_INT(kv.version, 2);
+	mvcc_free(s);
+	TU_EQ_INT(mvcct_mem.outstanding, 0);
+}
+
 /* ---- the lease table against a model ------------------------------------------------------ */
 
 static void test_leases_model(void)
@@ -269,6 +325,7 @@ int main(int argc, char **argv)
 	TU_RUN(test_records);
 	TU_RUN(test_file_header);
 	TU_RUN(test_restore_rules);
+	TU_RUN(test_restore_lives);
 	TU_RUN(test_leases_model);
 	return TU_EXIT();
 }
