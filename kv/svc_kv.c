@@ -214,17 +214,93 @@ static const char *ops_check(const struct kvm_request_op *ops, size_t n, int dep
 			why = txn_check(&o->txn, depth + 1);
 		if (why)
 			return why;
-		if (o->type != KVM_OP_PUT)
+	}
+	return NULL;
+}
+
+/* ---- etcd's checkIntervals: which keys one request may write twice ------------------------
+ * The puts and deletes of an op list and of the txns nested in it (both branches) are
+ * gathered. A nested txn's puts (either branch) are refused if they hit a put gathered
+ * before that txn op, a delete of the list's own level or one nested in an earlier txn op;
+ * the list's own puts, if they hit anything gathered. So etcd 3.4 takes [txn{put a},
+ * txn{delete a}] and txn{then: put a, else: put a}, and refuses the other orders. */
+struct ivals {
+	const struct pb_bytes **put;
+	const struct kvm_delete_range_request **del;
+	size_t nput, ndel;
+};
+
+static size_t tree_ops(const struct kvm_request_op *ops, size_t n)
+{
+	size_t c = n;
+	for (size_t i = 0; i < n; i++)
+		if (ops[i].type == KVM_OP_TXN)
+			c += tree_ops(ops[i].txn.success, ops[i].txn.n_success) +
+			     tree_ops(ops[i].txn.failure, ops[i].txn.n_failure);
+	return c;
+}
+
+/* Whether key k is among puts [p0, p1) or covered by deletes [d0, d1). */
+static bool written(const struct ivals *v, size_t p0, size_t p1, size_t d0, size_t d1,
+		    struct pb_bytes k)
+{
+	for (size_t i = p0; i < p1; i++)
+		if (v->put[i]->len == k.len && memcmp(v->put[i]->p, k.p, k.len) == 0)
+			return true;
+	for (size_t i = d0; i < d1; i++)
+		if (overlaps(k, v->del[i]))
+			return true;
+	return false;
+}
+
+/* Adds the list's puts and deletes to v; false on a duplicate. */
+static bool intervals(struct ivals *v, const struct kvm_request_op *ops, size_t n)
+{
+	size_t p0 = v->nput, d0 = v->ndel;
+
+	for (size_t i = 0; i < n; i++)
+		if (ops[i].type == KVM_OP_DELETE_RANGE)
+			v->del[v->ndel++] = &ops[i].delete_range;
+	for (size_t i = 0; i < n; i++) {
+		const struct kvm_txn_request *t = &ops[i].txn;
+		size_t p = v->nput, d = v->ndel;
+		if (ops[i].type != KVM_OP_TXN)
 			continue;
-		for (size_t j = 0; j < n; j++) {
-			if (j == i)
-				continue;
-			const struct kvm_request_op *q = &ops[j];
-			if ((q->type == KVM_OP_PUT && j > i && q->put.key.len == o->put.key.len &&
-			     memcmp(q->put.key.p, o->put.key.p, o->put.key.len) == 0) ||
-			    (q->type == KVM_OP_DELETE_RANGE && overlaps(o->put.key, &q->delete_range)))
-				return "etcdserver: duplicate key given in txn request";
-		}
+		if (!intervals(v, t->success, t->n_success))
+			return false;
+		if (!intervals(v, t->failure, t->n_failure))
+			return false;
+		for (size_t j = p; j < v->nput; j++)
+			if (written(v, p0, p, d0, d, *v->put[j]))
+				return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (ops[i].type != KVM_OP_PUT)
+			continue;
+		if (written(v, p0, v->nput, d0, v->ndel, ops[i].put.key))
+			return false;
+		v->put[v->nput++] = &ops[i].put.key;
+	}
+	return true;
+}
+
+/* etcd checks each branch of the request on its own. Returns NULL or etcd's text. */
+static const char *dup_check(const struct kvm_txn_request *t, struct pb_arena *a)
+{
+	const struct kvm_request_op *ops[2] = { t->success, t->failure };
+	size_t n[2] = { t->n_success, t->n_failure };
+
+	for (int b = 0; b < 2; b++) {
+		size_t total = tree_ops(ops[b], n[b]);
+		struct ivals v = { 0 };
+		if (!total)
+			continue;
+		v.put = pb_arena_array(a, total, sizeof(*v.put));
+		v.del = pb_arena_array(a, total, sizeof(*v.del));
+		if (!v.put || !v.del)
+			return "etcdserver: out of memory";
+		if (!intervals(&v, ops[b], n[b]))
+			return "etcdserver: duplicate key given in txn request";
 	}
 	return NULL;
 }
@@ -359,6 +435,8 @@ void svc_txn(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
 	if (decode(call, KVM_TXN_REQUEST, msg, len, &t, &a) < 0)
 		goto out;
 	const char *why = txn_check(&t, 1);
+	if (!why)
+		why = dup_check(&t, &a);
 	if (why) {
 		grpc_finish(call, GRPC_INVALID_ARGUMENT, why);
 		goto out;

@@ -44,6 +44,19 @@ script() {
 	printf '{"ID":"%s"}\n{"ID":"%s"}\n' "$id" "$id" |
 		curl -s -w ' %{http_code}\n' -X POST "$e/v3/lease/keepalive" --data-binary @- |
 		sed "s/\"$id\"/\"L\"/g"
+	# which keys one Txn may write twice: etcd's checkIntervals, nested txns included
+	local pa da
+	pa="{\"request_put\":{\"key\":\"$(b64 dup)\",\"value\":\"$(b64 v)\"}}"
+	da="{\"request_delete_range\":{\"key\":\"$(b64 dup)\"}}"
+	nest() { printf '{"request_txn":{"success":[%s],"failure":[%s]}}' "$1" "$2"; }
+	for ops in "$pa,$(nest "$pa" "")" "$(nest "$pa" ""),$(nest "$da" "")" \
+		"$(nest "$da" ""),$(nest "$pa" "")" "$(nest "$pa" "$pa")" "$(nest "$da" ""),$pa" \
+		"$da,$(nest "$pa" "")" "$(nest "" "$da"),$(nest "$pa" "")" \
+		"$(nest "$pa" ""),$(nest "$pa" "")" "$pa,$da" "$da,$da"; do
+		post "$e" kv/txn "{\"success\":[$ops]}"
+	done
+	post "$e" kv/txn "{\"success\":[$pa],\"failure\":[$pa]}"
+	post "$e" kv/range "{\"key\":\"$(b64 dup)\"}"
 	curl -s -w ' %{http_code}\n' "$e/health"
 	curl -s "$e/version" | sed -E 's/"etcdserver":"[0-9.]+"/"etcdserver":"V"/'; echo
 }
