@@ -99,6 +99,18 @@ static int metrics(void *arg, char **text, size_t *len)
 		   "# HELP etcd_debugging_mvcc_slow_watcher_total Watchers catching up from history.\n"
 		   "# TYPE etcd_debugging_mvcc_slow_watcher_total gauge\n"
 		   "etcd_debugging_mvcc_slow_watcher_total %zu\n", streams, watchers, slow);
+	uint64_t syncs, bytes, snaps;
+	if (svc_wal_counters(s->svc, &syncs, &bytes, &snaps))
+		fprintf(f, "# HELP cabin_wal_fsyncs_total fdatasyncs of the write-ahead log.\n"
+			   "# TYPE cabin_wal_fsyncs_total counter\n"
+			   "cabin_wal_fsyncs_total %llu\n"
+			   "# HELP cabin_wal_written_bytes_total Record bytes written to the log.\n"
+			   "# TYPE cabin_wal_written_bytes_total counter\n"
+			   "cabin_wal_written_bytes_total %llu\n"
+			   "# HELP cabin_snapshots_total Snapshots of the store written.\n"
+			   "# TYPE cabin_snapshots_total counter\n"
+			   "cabin_snapshots_total %llu\n", (unsigned long long)syncs,
+			(unsigned long long)bytes, (unsigned long long)snaps);
 	grpc_server_metrics(s->grpc, f);
 	return fclose(f) == 0 ? 0 : -ENOMEM;
 }

@@ -125,6 +125,10 @@ int svc_wal_defrag(struct kv_service *svc, char *err, size_t errlen);
 /* svc_reply's: 0 to send the encoded reply now, or 1 when the log has taken the call (held
  * until the log is durable, or failed). */
 int svc_wal_hold(struct grpc_call *call, const uint8_t *msg, size_t len);
+/* The log's counters for /metrics: fdatasyncs, record bytes written and snapshots taken
+ * since start; false for a member that keeps no data directory. */
+bool svc_wal_counters(const struct kv_service *svc, uint64_t *syncs, uint64_t *bytes,
+		      uint64_t *snapshots);
 /* mvcc_compact through the log: the only way to compact the store. Returns as it does. */
 int svc_wal_compact(struct kv_service *svc, int64_t rev);
 /* The NOSPACE alarm: true while raised. The refusers finish the call with etcd's error and

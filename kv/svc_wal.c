@@ -458,6 +458,20 @@ static void before_sleep(struct ev_loop *loop, void *arg)
 
 /* ---- the service's side ------------------------------------------------------------------ */
 
+bool svc_wal_counters(const struct kv_service *svc, uint64_t *syncs, uint64_t *bytes,
+		      uint64_t *snapshots)
+{
+	struct wal_stats st;
+
+	if (!svc->wal)
+		return false;
+	wal_get_stats(svc->wal->w, &st);
+	*syncs = st.syncs;
+	*bytes = st.bytes;
+	*snapshots = st.snapshots;
+	return true;
+}
+
 int svc_wal_hold(struct grpc_call *call, const uint8_t *msg, size_t len)
 {
 	struct kv_service *svc = grpc_call_ctx(call);

@@ -89,3 +89,13 @@ grep -q '^grpc_server_handled_total{grpc_service="etcdserverpb.KV",grpc_method="
 	"$TMP/metrics" || fail "no request counters in /metrics"
 grep -q '^grpc_server_handling_seconds_bucket{grpc_service="etcdserverpb.KV",grpc_method="Put",le="+Inf"} [1-9]' \
 	"$TMP/metrics" || fail "no latency histogram in /metrics"
+metric() { awk -v m="$1" '$1 == m {print $2}' "$TMP/metrics"; }
+walsize=$(cat "$TMP"/cabind/member/wal/*.wal | wc -c)
+syncs=$(metric cabin_wal_fsyncs_total) written=$(metric cabin_wal_written_bytes_total)
+(( syncs > 0 && written > 0 && written <= walsize )) ||
+	fail "log counters: $syncs fsyncs, $written bytes written, $walsize bytes of segments"
+[[ $(metric cabin_snapshots_total) == 0 ]] || fail "a snapshot before any was due"
+post "$E" maintenance/defragment '{}' >/dev/null
+curl -s "$E/metrics" >"$TMP/metrics"
+[[ $(metric cabin_snapshots_total) == 1 ]] || fail "Defragment's snapshot not counted"
+(( $(metric cabin_wal_fsyncs_total) >= syncs )) || fail "the fsync counter went back"
