@@ -171,6 +171,7 @@ int mvcc_log_event(struct mvcc *s, const struct mvcc_logent *e, bool with_prev,
 
 	memset(ev, 0, sizeof(*ev));
 	ev->type = r->tomb ? MVCC_EVENT_DELETE : MVCC_EVENT_PUT;
+	ev->sweep = e->sweep != 0;
 	rc = mvcc_key_kv(s, k, r, &ev->kv);
 	/* prev is the state at revision - 1, not an earlier write of the same transaction */
 	while (p >= 0 && k->revs[p].main == e->main)

@@ -251,6 +251,8 @@ struct mvcc_event {
 	enum mvcc_event_type type;
 	struct mvcc_kv kv, prev;
 	bool has_prev, last;
+	bool sweep;	/* a delete continuing the previous event's DeleteRange: together they
+			 * are every key that existed from the first's key through this one's */
 };
 
 /* Called once per event; must not write to, compact or free the store. */
@@ -341,6 +343,13 @@ int mvcc_rec_at(struct mvcc *s, size_t i, struct mvcc_rec *out);
  * MVCC_EARG (out of order or inconsistent; nothing changed), MVCC_ETXN, -ENOMEM (nothing
  * changed). The observer is not told. */
 int mvcc_restore_rec(struct mvcc *s, const struct mvcc_rec *r);
+/* Appends the tombstones of a DeleteRange (a sweep): every key existing now from first
+ * through last (both included), in key order, at (rev, sub), (rev, sub + 1)... They must
+ * be n (>= 2) keys, beginning with first and ending with last, and the revision must be
+ * one mvcc_restore_rec would take for a tombstone. Returns 0, MVCC_EARG (nothing changed),
+ * MVCC_ETXN, -ENOMEM (nothing changed). */
+int mvcc_restore_sweep(struct mvcc *s, int64_t rev, uint32_t sub, struct mvcc_bytes first,
+		       struct mvcc_bytes last, uint32_t n);
 /* Sets the current and compacted revisions once the revisions are restored: rev at least
  * the last restored one, 0 <= compacted <= rev. Returns 0, MVCC_EARG or MVCC_ETXN. */
 int mvcc_restore_revs(struct mvcc *s, int64_t rev, int64_t compacted);

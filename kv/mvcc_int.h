@@ -211,6 +211,7 @@ struct mvcc_logent {
 	struct mvcc_key *key;
 	int64_t main;
 	uint32_t sub;
+	uint32_t sweep;		/* a tombstone continuing the previous entry's DeleteRange */
 };
 
 /* ---- the store -------------------------------------------------------------------------- */

@@ -305,6 +305,7 @@ void mvcc_key_append(struct mvcc *s, struct mvcc_key *k, const struct mvcc_rev *
 	e->key = k;
 	e->main = r->main;
 	e->sub = r->sub;
+	e->sweep = 0;
 }
 
 const struct mvcc_rev *mvcc_key_at(const struct mvcc_key *k, int64_t at)

@@ -131,3 +131,79 @@ int mvcc_restore_revs(struct mvcc *s, int64_t rev, int64_t compacted)
 	s->compacted = compacted;
 	return 0;
 }
+
+/* Calls fn for each key of [first, last] that exists now, in order, until it fails. */
+static int each_live(struct mvcc *s, struct mvcc_bytes first, struct mvcc_bytes last,
+		     int (*fn)(struct mvcc *s, struct mvcc_key *k, void *ctx), void *ctx)
+{
+	struct mvcc_key *k;
+	int rc;
+
+	for (struct mvcc_pos pos = mvcc_bt_seek(&s->index, first.p, first.len);
+	     (k = mvcc_bt_at(pos)) && mvcc_key_cmp_to(s, k, last.p, last.len) <= 0;
+	     mvcc_bt_next(&pos))
+		if (!k->revs[k->nrev - 1].tomb && (rc = fn(s, k, ctx)))
+			return rc;
+	return 0;
+}
+
+struct sweep {
+	struct mvcc_bytes first;
+	uint32_t n;		/* keys seen so far */
+	struct mvcc_key *last;	/* the last one */
+	struct mvcc_rev r;	/* the next tombstone */
+};
+
+static int sweep_count(struct mvcc *s, struct mvcc_key *k, void *ctx)
+{
+	struct sweep *w = ctx;
+
+	if (!w->n && mvcc_key_cmp_to(s, k, w->first.p, w->first.len) != 0)
+		return MVCC_EARG;	/* the first key is gone, or another comes before it */
+	w->n++;
+	w->last = k;
+	return 0;
+}
+
+static int sweep_reserve(struct mvcc *s, struct mvcc_key *k, void *ctx)
+{
+	(void)ctx;
+	return mvcc_key_reserve(s, k, false);
+}
+
+static int sweep_apply(struct mvcc *s, struct mvcc_key *k, void *ctx)
+{
+	struct sweep *w = ctx;
+
+	mvcc_key_append(s, k, &w->r);
+	s->log[s->nlog - 1].sweep = w->n++ > 0;
+	w->r.sub++;
+	return 0;
+}
+
+int mvcc_restore_sweep(struct mvcc *s, int64_t rev, uint32_t sub, struct mvcc_bytes first,
+		       struct mvcc_bytes last, uint32_t n)
+{
+	const struct mvcc_logent *tail = s->nlog ? &s->log[s->nlog - 1] : NULL;
+	struct sweep w = { .first = first };
+	int rc;
+
+	if (s->in_txn)
+		return MVCC_ETXN;
+	if (n < 2 || !first.len || !last.len || sub > UINT32_MAX - n || rev < 2 ||
+	    rev <= s->compacted || (rev <= s->rev && !(tail && tail->main == rev && sub > tail->sub)))
+		return MVCC_EARG;
+	if ((rc = each_live(s, first, last, sweep_count, &w)))
+		return rc;
+	if (w.n != n || mvcc_key_cmp_to(s, w.last, last.p, last.len) != 0)
+		return MVCC_EARG;
+	/* room first (a failure leaves only spare capacity behind), then the tombstones */
+	if (mvcc_log_reserve(s, n) || each_live(s, first, last, sweep_reserve, NULL))
+		return -ENOMEM;
+	w.n = 0;
+	w.r = (struct mvcc_rev){ .main = rev, .sub = sub, .tomb = 1 };
+	each_live(s, first, last, sweep_apply, &w);
+	if (rev > s->rev)
+		s->rev = rev;
+	return 0;
+}

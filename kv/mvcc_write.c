@@ -141,6 +141,7 @@ int mvcc_delete_in(struct mvcc *s, const struct mvcc_delete_req *req,
 		r.sub = next_sub(s);
 		r.tomb = 1;
 		mvcc_key_append(s, k, &r);
+		s->log[s->nlog - 1].sweep = i > 0;	/* one sweep: the log may say so */
 		i++;
 	}
 	res->deleted = (int64_t)n;

@@ -24,11 +24,16 @@
  * Payloads (a "change" is one key's write inside a revision):
  *   change:        u8 kind (0 put, 1 delete), u32 key length, then for a put u32 value
  *                  length, i64 create revision, i64 version, i64 lease; the key bytes; for
- *                  a put the value bytes.
+ *                  a put the value bytes. Or a sweep, the tombstones of one DeleteRange
+ *                  (REV records only, since version 2): u8 kind 2, u32 first key length,
+ *                  u32 last key length, u32 number of keys n (>= 2), the first key, the
+ *                  last key (greater): every key alive from the first through the last at
+ *                  that point of the replay, n of them, deleted in key order.
  *   SEGMENT (1):   u64 segment number, i64 store revision before this segment. First
  *                  record of each segment, nowhere else.
  *   REV (2):       i64 revision, u32 number of changes (>= 1), then the changes in their
- *                  order (the n-th has sub-revision n): one committed revision.
+ *                  order, with sub-revisions from 0 up (a sweep takes one per key): one
+ *                  committed revision.
  *   COMPACT (3):   i64 revision compacted to.
  *   LEASE_GRANT (4):  i64 id, i64 TTL in seconds.
  *   LEASE_REVOKE (5): i64 id.
@@ -65,7 +70,7 @@ enum wal_code { WAL_ERRORS(WAL_ERR_ENUM) };
 /* A static description of a WAL_E* code, an MVCC_E* code or -errno. */
 const char *wal_strerror(int code);
 
-#define WAL_VERSION 1
+#define WAL_VERSION 2	/* 2: sweeps; version 1 files are read as ever */
 #define WAL_FILE_HEADER 16
 #define WAL_REC_HEADER 16
 #define WAL_SEGMENT_MAX ((size_t)64 << 20)
@@ -106,11 +111,14 @@ int wal_buf_zeros(struct wal_buf *b, size_t n);
 /* Gives back the memory of an empty buffer that grew past keep bytes. */
 void wal_buf_shrink(struct wal_buf *b, size_t keep);
 
-/* One key's change inside a revision (REV) or a key revision (SNAP_KV). Bytes borrowed. */
+/* One key's change inside a revision (REV) or a key revision (SNAP_KV). Bytes borrowed.
+ * A sweep (REV only) is a delete with sweep >= 2 keys, from key through last. */
 struct wal_change {
 	bool del;
 	struct mvcc_bytes key, value;		/* value empty for a delete */
 	int64_t create, version, lease;		/* 0 for a delete */
+	uint32_t sweep;				/* 0: one key */
+	struct mvcc_bytes last;			/* a sweep's last key */
 };
 
 /* The appenders add one whole record (or the file header) to b and return 0, or -ENOMEM
@@ -172,7 +180,8 @@ int wal_iter_init(struct wal_iter *it, const uint8_t *p, size_t len, const char 
  * checked against its bounds before it is returned. */
 int wal_next(struct wal_iter *it, struct wal_rec *r, const char **why);
 /* The next change of a REV record: call with *p = r->u.rev.p and end = r->u.rev.end while
- * n changes remain (wal_next checked that they are there). */
+ * n changes remain (wal_next checked that they are there). Sub-revisions: one per change,
+ * c->sweep for a sweep. */
 void wal_change_next(const uint8_t **p, const uint8_t *end, struct wal_change *c);
 
 /* ---- leases known to the log (kv/wal_leases.c) -------------------------------------------

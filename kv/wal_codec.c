@@ -202,15 +202,27 @@ int wal_put_snap_end(struct wal_buf *b, uint64_t nkv, uint64_t nlease)
 
 #define PUT_FIXED 33	/* kind, key length, value length, create, version, lease */
 #define DEL_FIXED 5	/* kind, key length */
+#define SWEEP_FIXED 13	/* kind, first key length, last key length, keys */
 
 static size_t change_size(const struct wal_change *c)
 {
+	if (c->sweep)
+		return SWEEP_FIXED + c->key.len + c->last.len;
 	return c->del ? DEL_FIXED + c->key.len : PUT_FIXED + c->key.len + c->value.len;
 }
 
 /* Writes c at p (change_size bytes). */
 static void change_write(uint8_t *p, const struct wal_change *c)
 {
+	if (c->sweep) {
+		p[0] = 2;
+		put32(p + 1, (uint32_t)c->key.len);
+		put32(p + 5, (uint32_t)c->last.len);
+		put32(p + 9, c->sweep);
+		memcpy(p + SWEEP_FIXED, c->key.p, c->key.len);
+		memcpy(p + SWEEP_FIXED + c->key.len, c->last.p, c->last.len);
+		return;
+	}
 	p[0] = c->del ? 1 : 0;
 	put32(p + 1, (uint32_t)c->key.len);
 	if (c->del) {
@@ -228,13 +240,42 @@ static void change_write(uint8_t *p, const struct wal_change *c)
 		memcpy(p + PUT_FIXED + c->key.len, c->value.p, c->value.len);
 }
 
+static int bytes_cmp(struct mvcc_bytes a, struct mvcc_bytes b)
+{
+	int c = memcmp(a.p, b.p, a.len < b.len ? a.len : b.len);
+	return c ? c : (a.len > b.len) - (a.len < b.len);
+}
+
+/* A sweep at [p, end) (kind checked): its size, or 0 if malformed (an empty key, fewer
+ * than two keys, the last not after the first, lengths past end). */
+static size_t sweep_parse(const uint8_t *p, const uint8_t *end, struct wal_change *c)
+{
+	size_t left = (size_t)(end - p), klen, llen;
+
+	if (left < SWEEP_FIXED)
+		return 0;
+	klen = get32(p + 1);
+	llen = get32(p + 5);
+	c->sweep = get32(p + 9);
+	if (!klen || !llen || klen > left - SWEEP_FIXED || llen > left - SWEEP_FIXED - klen ||
+	    c->sweep < 2)
+		return 0;
+	c->del = true;
+	c->key = (struct mvcc_bytes){ p + SWEEP_FIXED, klen };
+	c->last = (struct mvcc_bytes){ p + SWEEP_FIXED + klen, llen };
+	return bytes_cmp(c->key, c->last) < 0 ? SWEEP_FIXED + klen + llen : 0;
+}
+
 /* Parses one change at [p, end): returns its size, or 0 if it is not a whole, well-formed
- * change (unknown kind, empty key, lengths past end). */
-static size_t change_parse(const uint8_t *p, const uint8_t *end, struct wal_change *c)
+ * change (unknown kind, a sweep where none may be, empty key, lengths past end). */
+static size_t change_parse(const uint8_t *p, const uint8_t *end, bool sweeps,
+			   struct wal_change *c)
 {
 	size_t left = (size_t)(end - p), klen, vlen, fixed;
 
 	memset(c, 0, sizeof(*c));
+	if (left >= 1 && p[0] == 2 && sweeps)
+		return sweep_parse(p, end, c);
 	if (left < DEL_FIXED || p[0] > 1)
 		return 0;
 	c->del = p[0] == 1;
@@ -257,11 +298,15 @@ static size_t change_parse(const uint8_t *p, const uint8_t *end, struct wal_chan
 
 void wal_change_next(const uint8_t **p, const uint8_t *end, struct wal_change *c)
 {
-	*p += change_parse(*p, end, c);
+	*p += change_parse(*p, end, true, c);
 }
 
 static int change_ok(const struct wal_change *c)
 {
+	if (c->sweep)
+		return c->del && c->sweep >= 2 && c->key.len && c->key.len <= UINT32_MAX &&
+		       c->last.len && c->last.len <= UINT32_MAX && !c->value.len &&
+		       bytes_cmp(c->key, c->last) < 0;
 	return c->key.len && c->key.len <= UINT32_MAX && c->value.len <= UINT32_MAX &&
 	       (!c->del || !c->value.len);
 }
@@ -270,7 +315,7 @@ int wal_put_snap_kv(struct wal_buf *b, int64_t rev, uint32_t sub, const struct w
 {
 	size_t mark, n;
 
-	if (!change_ok(c))
+	if (!change_ok(c) || c->sweep)
 		return -EINVAL;
 	n = 12 + change_size(c);
 	if (n > UINT32_MAX)
@@ -396,6 +441,7 @@ static int parse_rev(struct wal_rec *r, const uint8_t *p, size_t n, const char *
 {
 	const uint8_t *q = p + 12, *end = p + n;
 	struct wal_change c;
+	uint64_t subs = 0;
 
 	if (n < 12) {
 		*why = "REV record too short";
@@ -410,9 +456,14 @@ static int parse_rev(struct wal_rec *r, const uint8_t *p, size_t n, const char *
 		return WAL_ECORRUPT;
 	}
 	for (uint32_t i = 0; i < r->u.rev.n; i++) {
-		size_t k = change_parse(q, end, &c);
+		size_t k = change_parse(q, end, true, &c);
 		if (!k) {
 			*why = "REV record: a change is malformed or runs past the record";
+			return WAL_ECORRUPT;
+		}
+		subs += c.sweep ? c.sweep : 1;
+		if (subs > (uint64_t)UINT32_MAX + 1) {
+			*why = "REV record: more sub-revisions than there can be";
 			return WAL_ECORRUPT;
 		}
 		q += k;
@@ -428,7 +479,7 @@ static int parse_kv(struct wal_rec *r, const uint8_t *p, size_t n, const char **
 {
 	size_t k;
 
-	if (n < 12 || !(k = change_parse(p + 12, p + n, &r->u.kv.c)) || 12 + k != n) {
+	if (n < 12 || !(k = change_parse(p + 12, p + n, false, &r->u.kv.c)) || 12 + k != n) {
 		*why = "SNAP_KV record is malformed";
 		return WAL_ECORRUPT;
 	}

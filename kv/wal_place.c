@@ -87,6 +87,8 @@ int wal_read(void *ctx, uint64_t loc, uint8_t *dst, size_t len)
 static bool place_of(int64_t rev, uint32_t sub, const struct wal_change *c, const uint8_t *p,
 		     uint64_t base, struct place *out)
 {
+	if (c->sweep)
+		return false;	/* its keys are where their puts put them */
 	out->rev = rev;
 	out->sub = sub;
 	out->key = c->key.len > MVCC_KEY_INLINE ? base + (uint64_t)(c->key.p - p) : 0;
@@ -120,10 +122,11 @@ bool wal_each_place(const uint8_t *p, size_t len, size_t from, uint64_t base,
 		if (r.type != WAL_REV)
 			continue;
 		const uint8_t *q = r.u.rev.p;
-		for (uint32_t i = 0; i < r.u.rev.n; i++) {
+		for (uint32_t i = 0, sub = 0; i < r.u.rev.n; i++) {
 			wal_change_next(&q, r.u.rev.end, &c);
-			if (place_of(r.u.rev.rev, i, &c, p, base, &pl))
+			if (place_of(r.u.rev.rev, sub, &c, p, base, &pl))
 				ok &= fn(ctx, &pl);
+			sub += c.sweep ? c.sweep : 1;
 		}
 	}
 	return ok && more == 0;

@@ -27,6 +27,8 @@ static int store_err(int rc, const char **why)
 
 static int apply_change(struct mvcc *s, int64_t rev, uint32_t sub, const struct wal_change *c)
 {
+	if (c->sweep)
+		return mvcc_restore_sweep(s, rev, sub, c->key, c->last, c->sweep);
 	struct mvcc_rec m = {
 		.kv = { .key = c->key, .value = c->value, .create_revision = c->create,
 			.mod_revision = rev, .version = c->version, .lease = c->lease },
@@ -44,12 +46,13 @@ static int apply_rev(struct mvcc *s, const struct wal_rec *rec, struct wal_repla
 	if (rev != mvcc_rev(s) + 1)
 		return corrupt(r, why, "revision %" PRId64 " does not follow %" PRId64, rev,
 			       mvcc_rev(s));
-	for (uint32_t i = 0; i < rec->u.rev.n; i++) {
+	for (uint32_t i = 0, sub = 0; i < rec->u.rev.n; i++) {
 		struct wal_change c;
 		wal_change_next(&p, rec->u.rev.end, &c);
-		int rc = apply_change(s, rev, i, &c);
+		int rc = apply_change(s, rev, sub, &c);
 		if (rc)
 			return store_err(rc, why);
+		sub += c.sweep ? c.sweep : 1;
 	}
 	return 0;
 }

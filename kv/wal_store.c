@@ -13,16 +13,70 @@ struct pull {
 	size_t mark;
 	bool open;
 	int err;
+	/* the deletes held back: one, or a run of one DeleteRange (a sweep) */
+	uint32_t run;
+	struct mvcc_bytes first, last;	/* their keys, copied into: */
+	uint8_t *buf[2];
+	size_t cap[2];
 };
+
+/* Copies key k into held buffer i. Returns 0 or -ENOMEM. */
+static int hold_key(struct pull *p, int i, struct mvcc_bytes k, struct mvcc_bytes *out)
+{
+	if (p->cap[i] < k.len) {
+		uint8_t *n = p->b->a.fn(p->b->a.ctx, p->buf[i], k.len);
+		if (!n)
+			return -ENOMEM;
+		p->buf[i] = n;
+		p->cap[i] = k.len;
+	}
+	if (k.len)
+		memcpy(p->buf[i], k.p, k.len);
+	*out = (struct mvcc_bytes){ p->buf[i], k.len };
+	return 0;
+}
+
+/* Adds the deletes held back: a delete, or a sweep for a run. */
+static int add_held(struct pull *p)
+{
+	struct wal_change c = { .del = true, .key = p->first };
+
+	if (!p->run)
+		return 0;
+	if (p->run > 1) {
+		c.sweep = p->run;
+		c.last = p->last;
+	}
+	p->run = 0;
+	return wal_rev_add(p->b, p->mark, &c);
+}
+
+/* One event into the open REV record. A delete is held back until the next event shows
+ * whether it begins a sweep: then the whole run is one change, its first and last keys. */
+static int pull_one(struct pull *p, const struct mvcc_event *ev)
+{
+	struct wal_change c = {
+		.del = ev->type == MVCC_EVENT_DELETE, .key = ev->kv.key, .value = ev->kv.value,
+		.create = ev->kv.create_revision, .version = ev->kv.version, .lease = ev->kv.lease,
+	};
+	int rc;
+
+	if (c.del && ev->sweep && p->run && p->run < UINT32_MAX) {
+		p->run++;
+		return hold_key(p, 1, c.key, &p->last);
+	}
+	if ((rc = add_held(p)))
+		return rc;
+	if (!c.del)
+		return wal_rev_add(p->b, p->mark, &c);
+	p->run = 1;
+	return hold_key(p, 0, c.key, &p->first);
+}
 
 static void pull_event(void *ctx, const struct mvcc_event *ev)
 {
 	struct pull *p = ctx;
 	int64_t rev = ev->kv.mod_revision;
-	struct wal_change c = {
-		.del = ev->type == MVCC_EVENT_DELETE, .key = ev->kv.key, .value = ev->kv.value,
-		.create = ev->kv.create_revision, .version = ev->kv.version, .lease = ev->kv.lease,
-	};
 	int rc;
 
 	if (p->err)
@@ -37,8 +91,11 @@ static void pull_event(void *ctx, const struct mvcc_event *ev)
 			return;
 		}
 		p->open = true;
+		p->run = 0;
 	}
-	rc = wal_rev_add(p->b, p->mark, &c);
+	rc = pull_one(p, ev);
+	if (!rc && ev->last)
+		rc = add_held(p);
 	if (rc) {
 		wal_rev_cancel(p->b, p->mark);
 		p->open = false;
@@ -64,6 +121,9 @@ int wal_pull(struct mvcc *s, int64_t *logged, struct wal_buf *b)
 	n = mvcc_history_ex(s, none, all, *logged + 1, 0, false, pull_event, &p, &next);
 	if (p.open)
 		wal_rev_cancel(b, p.mark);
+	for (int i = 0; i < 2; i++)
+		if (p.buf[i])
+			b->a.fn(b->a.ctx, p.buf[i], 0);
 	if (n == MVCC_ECOMPACTED)
 		return WAL_EGAP;
 	if (n < 0)

@@ -234,14 +234,14 @@ static void test_corrupt_refused(void)
 		uint8_t h[16];
 		uint32_t c;
 		TU_EQ_INT(pread(fd, h, 16, 0), 16);
-		h[8] = 2;
+		h[8] = 3;
 		c = wal_crc32c(0, h, 12);
 		for (int i = 0; i < 4; i++)
 			h[12 + i] = (uint8_t)(c >> (8 * i));
 		TU_EQ_INT(pwrite(fd, h, 16, 0), 16);
 		TU_EQ_INT(node_open(&b, d, err), WAL_EVERSION);
-		snprintf(want, sizeof(want), "%s: written by a newer cabind (format version 2; "
-			 "this one reads version 1)", wal);
+		snprintf(want, sizeof(want), "%s: written by a newer cabind (format version 3; "
+			 "this one reads version 2)", wal);
 		TU_EQ_STR(err, want);
 		node_close(&b);
 		h[8] = 1;

@@ -195,6 +195,103 @@ static void test_log_round_trip(void)
 	TU_EQ_INT(mvcct_mem.outstanding, 0);
 }
 
+/* A DeleteRange goes into the log as one sweep (its first and last keys and how many),
+ * a single deleted key as a delete; replay deletes the same keys at the same
+ * sub-revisions, and refuses a sweep that does not fit the store. */
+static void test_sweeps(void)
+{
+	struct fix f;
+	struct mvcc *s;
+	struct wal_leases l;
+	struct wal_replay r;
+	struct wal_iter it;
+	struct wal_rec rec;
+	const char *why = NULL;
+	size_t off;
+	int sweeps = 0, dels = 0;
+
+	fix_init(&f);
+	for (const char *k = "abcdefgh"; *k; k++) {
+		char key[2] = { *k, 0 };
+		TU_EQ_INT(mvcct_put(f.s, key, key), 0);
+	}
+	mvcct_del(f.s, "c", NULL);
+	TU_EQ_INT(mvcct_del(f.s, "b", "g"), 4);		/* b d e f */
+	struct mvcc_put_req q = { .key = mvcct_b("z"), .value = mvcct_b("1") };
+	struct mvcc_delete_req d1 = { .key = mvcct_b("a"), .range_end = mvcct_b("b") };
+	struct mvcc_delete_req d2 = { .key = mvcct_b("g"), .range_end = mvcct_b("i") };
+	struct mvcc_put_res pr;
+	struct mvcc_delete_res dr;
+	TU_EQ_INT(mvcc_txn_begin(f.s), 0);
+	TU_EQ_INT(mvcc_txn_put(f.s, &q, &pr), 0);
+	TU_EQ_INT(mvcc_txn_delete(f.s, &d1, &dr), 0);	/* a: one key */
+	TU_EQ_INT(mvcc_txn_delete(f.s, &d2, &dr), 0);	/* g h: a sweep of two */
+	mvcc_txn_end(f.s);
+	fix_pull(&f);
+	TU_EQ_INT(wal_iter_init(&it, f.b.p, f.b.len, WAL_MAGIC_SEGMENT, true, &why), 0);
+	while (wal_next(&it, &rec, &why) == 1) {
+		const uint8_t *p = rec.u.rev.p;
+		if (rec.type != WAL_REV)
+			continue;
+		for (uint32_t i = 0; i < rec.u.rev.n; i++) {
+			struct wal_change c;
+			wal_change_next(&p, rec.u.rev.end, &c);
+			if (c.sweep) {
+				sweeps++;
+				TU_CHECK(mvcct_eq(c.key, sweeps == 1 ? "b" : "g"));
+				TU_CHECK(mvcct_eq(c.last, sweeps == 1 ? "f" : "h"));
+				TU_EQ_INT(c.sweep, sweeps == 1 ? 4 : 2);
+			} else {
+				dels += c.del;
+			}
+		}
+	}
+	TU_EQ_INT(sweeps, 2);
+	TU_EQ_INT(dels, 2);				/* c, and a in the txn */
+	TU_EQ_INT(replay(f.b.p, f.b.len, true, &s, &l, &r, &off, &why), 0);
+	same_state(f.s, &f.l, s, &l);
+	struct mvcc_kv kv;
+	TU_EQ_INT(mvcct_get(s, "e", mvcc_rev(s) - 1, &kv), 0);	/* gone, at the sweep's rev */
+	TU_EQ_INT(mvcct_get(s, "e", mvcc_rev(s) - 2, &kv), 1);
+	mvcc_free(s);
+	wal_leases_free(&l);
+
+	/* the store decides: exactly the keys alive from first through last */
+	s = mvcct_new();
+	for (const char *k = "abcd"; *k; k++) {
+		char key[2] = { *k, 0 };
+		TU_EQ_INT(mvcct_put(s, key, key), 0);
+	}
+	int64_t rev = mvcc_rev(s) + 1;
+	TU_EQ_INT(mvcc_restore_sweep(s, rev, 0, mvcct_b("a"), mvcct_b("c"), 2), MVCC_EARG);
+	TU_EQ_INT(mvcc_restore_sweep(s, rev, 0, mvcct_b("a"), mvcct_b("b"), 3), MVCC_EARG);
+	TU_EQ_INT(mvcc_restore_sweep(s, rev, 0, mvcct_b("a0"), mvcct_b("c"), 2), MVCC_EARG);
+	TU_EQ_INT(mvcc_restore_sweep(s, rev, 0, mvcct_b("a"), mvcct_b("b0"), 2), MVCC_EARG);
+	TU_EQ_INT(mvcc_restore_sweep(s, rev, 0, mvcct_b("a"), mvcct_b("a"), 1), MVCC_EARG);
+	TU_EQ_INT(mvcc_rev(s), rev - 1);		/* nothing changed */
+	TU_EQ_INT(mvcc_restore_sweep(s, rev, 0, mvcct_b("b"), mvcct_b("d"), 3), 0);
+	TU_EQ_INT(mvcc_rev(s), rev);
+	TU_EQ_STR(mvcct_val(s, "a"), "a");
+	TU_EQ_INT(mvcct_get(s, "c", 0, &kv), 0);
+	TU_EQ_INT(mvcc_restore_sweep(s, rev, 2, mvcct_b("a"), mvcct_b("d"), 2), MVCC_EARG);
+	mvcc_free(s);
+
+	/* a sweep goes in REV records only, whole and in order */
+	struct wal_change c = { .del = true, .key = mvcct_b("a"), .last = mvcct_b("b"),
+				.sweep = 2 };
+	TU_EQ_INT(wal_put_snap_kv(&f.b, rev, 0, &c), -EINVAL);
+	size_t mark;
+	TU_EQ_INT(wal_rev_begin(&f.b, rev, &mark), 0);
+	c.sweep = 1;
+	TU_EQ_INT(wal_rev_add(&f.b, mark, &c), -EINVAL);
+	c.sweep = 2;
+	c.last = mvcct_b("a");
+	TU_EQ_INT(wal_rev_add(&f.b, mark, &c), -EINVAL);
+	wal_rev_cancel(&f.b, mark);
+	fix_free(&f);
+	TU_EQ_INT(mvcct_mem.outstanding, 0);
+}
+
 /* Appends src's bytes to dst (a libc buffer). */
 static void cat(struct wal_buf *dst, const struct wal_buf *src)
 {
@@ -635,6 +732,7 @@ int main(int argc, char **argv)
 		rng = strtoull(argv[1], NULL, 0);
 	printf("seed %#llx\n", (unsigned long long)rng);
 	TU_RUN(test_log_round_trip);
+	TU_RUN(test_sweeps);
 	TU_RUN(test_snapshot_round_trip);
 	TU_RUN(test_torn_every_offset);
 	TU_RUN(test_bit_flips);
