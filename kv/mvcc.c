@@ -165,7 +165,7 @@ int mvcc_log_event(struct mvcc *s, const struct mvcc_logent *e, bool with_prev,
 		   struct mvcc_event *ev)
 {
 	const struct mvcc_key *k = e->key;
-	long j = mvcc_key_find(k, e->main, e->sub), p = j - 1;
+	long j = (long)e->i, p = j - 1;
 	const struct mvcc_rev *r = &k->revs[j];
 	int rc;
 
@@ -174,7 +174,7 @@ int mvcc_log_event(struct mvcc *s, const struct mvcc_logent *e, bool with_prev,
 	ev->sweep = e->sweep != 0;
 	rc = mvcc_key_kv(s, k, r, &ev->kv);
 	/* prev is the state at revision - 1, not an earlier write of the same transaction */
-	while (p >= 0 && k->revs[p].main == e->main)
+	while (p >= 0 && k->revs[p].main == k->revs[j].main)
 		p--;
 	if (!rc && with_prev && p >= 0 && !k->revs[p].tomb) {
 		ev->has_prev = true;
@@ -189,13 +189,14 @@ const struct mvcc_logent *mvcc_log_find(const struct mvcc *s, int64_t main, uint
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const struct mvcc_logent *e = &s->log[mid];
-		if (e->main < main || (e->main == main && e->sub < sub))
+		const struct mvcc_rev *r = mvcc_log_rev(&s->log[mid]);
+		if (r->main < main || (r->main == main && r->sub < sub))
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo < s->nlog && s->log[lo].main == main && s->log[lo].sub == sub)
+	if (lo < s->nlog && mvcc_log_rev(&s->log[lo])->main == main &&
+	    mvcc_log_rev(&s->log[lo])->sub == sub)
 		return &s->log[lo];
 	return NULL;
 }

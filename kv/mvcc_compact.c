@@ -5,21 +5,30 @@
 
 #include "mvcc_int.h"
 
-/* Keeps the log entries that survive, in order. Runs before any key is trimmed, so every
- * entry still finds its key and revision. */
+/* How many of k's revisions a compaction at rev drops: those below its latest at rev, and
+ * that one too if it is a tombstone. */
+static size_t dropped(const struct mvcc_key *k, int64_t rev)
+{
+	const struct mvcc_rev *r = mvcc_key_at(k, rev);
+	return r ? (size_t)(r - k->revs) + (r->tomb ? 1 : 0) : 0;
+}
+
+/* Keeps the log entries that survive, in order, with the indexes their revisions will have
+ * once the keys are trimmed. Runs before any key is trimmed, so every entry still finds
+ * its key and revision. */
 static void compact_log(struct mvcc *s, int64_t rev)
 {
 	size_t w = 0, i;
 
-	for (i = 0; i < s->nlog && s->log[i].main <= rev; i++) {
-		const struct mvcc_logent *e = &s->log[i];
-		const struct mvcc_rev *r = mvcc_key_at(e->key, rev);
-		if (r && !r->tomb && r->main == e->main && r->sub == e->sub)
-			s->log[w++] = *e;
+	for (i = 0; i < s->nlog; i++) {
+		struct mvcc_logent e = s->log[i];
+		const struct mvcc_rev *r = mvcc_log_rev(&e);
+		if (r->main <= rev && (r->tomb || mvcc_key_at(e.key, rev) != r))
+			continue;	/* history the compaction drops */
+		e.i -= (uint32_t)dropped(e.key, rev);
+		s->log[w++] = e;
 	}
-	if (i > w && i < s->nlog)
-		memmove(&s->log[w], &s->log[i], (s->nlog - i) * sizeof(s->log[0]));
-	s->nlog = w + (s->nlog - i);
+	s->nlog = w;
 	if (s->logcap > 64 && s->nlog < s->logcap / 4) {
 		size_t cap = s->nlog * 2 > 64 ? s->nlog * 2 : 64;
 		if (!mvcc_mem_grow(s, (void **)&s->log, s->logcap * sizeof(s->log[0]),
@@ -31,12 +40,8 @@ static void compact_log(struct mvcc *s, int64_t rev)
 /* Drops k's revisions below rev. Returns true if none is left. */
 static bool compact_key(struct mvcc *s, struct mvcc_key *k, int64_t rev)
 {
-	const struct mvcc_rev *r = mvcc_key_at(k, rev);
-	size_t drop;
+	size_t drop = dropped(k, rev);
 
-	if (!r)
-		return false;
-	drop = (size_t)(r - k->revs) + (r->tomb ? 1 : 0);
 	if (!drop)
 		return false;
 	if (drop == k->nrev)

@@ -12,7 +12,7 @@ static size_t log_seek(const struct mvcc *s, int64_t rev)
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (s->log[mid].main < rev)
+		if (mvcc_log_main(&s->log[mid]) < rev)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -73,15 +73,15 @@ int64_t mvcc_history_ex(struct mvcc *s, struct mvcc_bytes key, struct mvcc_bytes
 		return 0;
 	mvcc_span_init(s, &sp, key, range_end);
 	/* the open transaction's entries are past s->rev and stay unseen */
-	for (i = log_seek(s, start); i < s->nlog && s->log[i].main <= s->rev;) {
+	for (i = log_seek(s, start); i < s->nlog && mvcc_log_main(&s->log[i]) <= s->rev;) {
 		size_t end = i;
-		while (end < s->nlog && s->log[end].main == s->log[i].main)
+		while (end < s->nlog && mvcc_log_main(&s->log[end]) == mvcc_log_main(&s->log[i]))
 			end++;
 		long got = deliver(s, &sp, i, end, prev, fn, ctx);
 		if (got < 0)
 			return got;
 		n += (size_t)got;
-		*next = s->log[i].main + 1;
+		*next = mvcc_log_main(&s->log[i]) + 1;
 		i = end;
 		if (max && n >= max)
 			return (int64_t)n;
@@ -215,10 +215,10 @@ int mvcc_hash_kv(struct mvcc *s, int64_t rev, struct mvcc_hash *out)
 	/* At or below the compacted revision etcd hashes a record only if a compaction at
 	 * rev would keep it, unless no key exists at rev at all. */
 	keep = s->compacted && any_live(s, rev);
-	for (size_t i = 0; i < s->nlog && s->log[i].main <= rev; i++) {
+	for (size_t i = 0; i < s->nlog && mvcc_log_main(&s->log[i]) <= rev; i++) {
 		const struct mvcc_logent *e = &s->log[i];
-		const struct mvcc_rev *r = &e->key->revs[mvcc_key_find(e->key, e->main, e->sub)];
-		if (keep && e->main <= s->compacted && mvcc_key_live(e->key, rev) != r)
+		const struct mvcc_rev *r = mvcc_log_rev(e);
+		if (keep && r->main <= s->compacted && mvcc_key_live(e->key, rev) != r)
 			continue;
 		int rc = crc_record(s, &c, e->key, r);
 		if (rc)

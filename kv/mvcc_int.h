@@ -206,13 +206,24 @@ void mvcc_bt_destroy(struct mvcc *s, struct mvcc_tree *t);
 
 /* ---- the revision log ------------------------------------------------------------------
  * Every key revision held, in (main, sub) order: history replay, HashKV and the open
- * transaction's changes (its tail, from txn_start) come from here. */
+ * transaction's changes (its tail, from txn_start) come from here. An entry names the
+ * revision by its index in the key's array (16 bytes an entry): appends and undos only
+ * touch the ends of both, and a compaction moves the indexes down as it trims the keys. */
 struct mvcc_logent {
 	struct mvcc_key *key;
-	int64_t main;
-	uint32_t sub;
+	uint32_t i;		/* key->revs[i] */
 	uint32_t sweep;		/* a tombstone continuing the previous entry's DeleteRange */
 };
+
+static inline struct mvcc_rev *mvcc_log_rev(const struct mvcc_logent *e)
+{
+	return &e->key->revs[e->i];
+}
+
+static inline int64_t mvcc_log_main(const struct mvcc_logent *e)
+{
+	return e->key->revs[e->i].main;
+}
 
 /* ---- the store -------------------------------------------------------------------------- */
 struct mvcc {

@@ -303,8 +303,7 @@ void mvcc_key_append(struct mvcc *s, struct mvcc_key *k, const struct mvcc_rev *
 	else if (!r->tomb && !was_live)
 		s->live++;
 	e->key = k;
-	e->main = r->main;
-	e->sub = r->sub;
+	e->i = k->nrev - 1;
 	e->sweep = 0;
 }
 

@@ -22,7 +22,7 @@ int mvcc_rec_at(struct mvcc *s, size_t i, struct mvcc_rec *out)
 	if (i >= s->nlog)
 		return MVCC_EARG;
 	e = &s->log[i];
-	r = &e->key->revs[mvcc_key_find(e->key, e->main, e->sub)];
+	r = mvcc_log_rev(e);
 	mvcc_rd_reset(s);
 	rc = mvcc_key_kv(s, e->key, r, &out->kv);
 	out->sub = r->sub;
@@ -47,7 +47,8 @@ static int rec_check(struct mvcc *s, const struct mvcc_rec *r, const struct mvcc
 		return MVCC_EARG;
 	if (main < 2 || main <= s->compacted)
 		return MVCC_EARG;
-	if (main <= s->rev && !(last && last->main == main && r->sub > last->sub))
+	if (main <= s->rev && !(last && mvcc_log_rev(last)->main == main &&
+				r->sub > mvcc_log_rev(last)->sub))
 		return MVCC_EARG;
 	if (r->tomb)
 		return 0;
@@ -191,7 +192,9 @@ int mvcc_restore_sweep(struct mvcc *s, int64_t rev, uint32_t sub, struct mvcc_by
 	if (s->in_txn)
 		return MVCC_ETXN;
 	if (n < 2 || !first.len || !last.len || sub > UINT32_MAX - n || rev < 2 ||
-	    rev <= s->compacted || (rev <= s->rev && !(tail && tail->main == rev && sub > tail->sub)))
+	    rev <= s->compacted ||
+	    (rev <= s->rev && !(tail && mvcc_log_rev(tail)->main == rev &&
+				sub > mvcc_log_rev(tail)->sub)))
 		return MVCC_EARG;
 	if ((rc = each_live(s, first, last, sweep_count, &w)))
 		return rc;

@@ -72,7 +72,7 @@ expect_fail 1 "^cabin: kv: $SEG: corrupt record at offset 48: record checksum mi
 cp "$TMP/seg.bak" "$SEG"
 
 note "a log written by a newer version stops start-up"
-# format version 2 in the file header, its checksum (CRC-32C) made right
+# format version 3 in the file header, its checksum (CRC-32C) made right
 /usr/bin/python3 - "$SEG" <<'PY'
 import struct, sys
 def crc32c(b):
@@ -84,12 +84,12 @@ def crc32c(b):
     return c ^ 0xffffffff
 with open(sys.argv[1], "r+b") as f:
     h = bytearray(f.read(16))
-    h[8:12] = struct.pack("<I", 2)
+    h[8:12] = struct.pack("<I", 3)
     h[12:16] = struct.pack("<I", crc32c(bytes(h[:12])))
     f.seek(0)
     f.write(h)
 PY
-expect_fail 1 "kv: $SEG: written by a newer cabind \(format version 2; this one reads version 1\)" \
+expect_fail 1 "kv: $SEG: written by a newer cabind \(format version 3; this one reads version 2\)" \
 	"$CABIND" --data-dir "$D" --listen-client-urls http://127.0.0.1:0
 cp "$TMP/seg.bak" "$SEG"
 

@@ -38,7 +38,8 @@ wait_for() {
 expect_fail() {
 	local want=$1 pat=$2 rc=0
 	shift 2
-	"$@" >"$TMP/cmd.out" 2>"$TMP/cmd.err" || rc=$?
+	# bounded: a command that should fail but serves instead must not hang the run
+	timeout 300 "$@" >"$TMP/cmd.out" 2>"$TMP/cmd.err" || rc=$?
 	[[ $rc -eq $want ]] || { cat "$TMP/cmd.out" "$TMP/cmd.err"; fail "'$*' exited $rc, expected $want"; }
 	grep -Eq -- "$pat" "$TMP/cmd.err" || { cat "$TMP/cmd.err"; fail "'$*' stderr lacks /$pat/"; }
 	printf 'ok: %s -> %s\n' "$*" "$(head -n 1 "$TMP/cmd.err")"

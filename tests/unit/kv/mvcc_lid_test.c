@@ -125,7 +125,7 @@ static void test_sizes(void)
 {
 	TU_EQ_INT(sizeof(struct mvcc_rev), 32);
 	TU_EQ_INT(sizeof(struct mvcc_key), 16);
-	TU_EQ_INT(sizeof(struct mvcc_logent), 24);
+	TU_EQ_INT(sizeof(struct mvcc_logent), 16);
 }
 
 int main(void)
