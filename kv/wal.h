@@ -94,6 +94,8 @@ enum wal_type {
 /* Continues crc over n bytes: wal_crc32c(0, p, n) is the CRC-32C of p ("123456789" gives
  * 0xe3069283), and wal_crc32c(wal_crc32c(0, a, x), b, y) that of a then b. */
 uint32_t wal_crc32c(uint32_t crc, const void *p, size_t n);
+/* The same without the CPU's crc32 instruction (what wal_crc32c does on CPUs without it). */
+uint32_t wal_crc32c_soft(uint32_t crc, const void *p, size_t n);
 
 /* ---- encoding (kv/wal_codec.c) ----------------------------------------------------------- */
 
