@@ -5,7 +5,7 @@
 # a missed target still exits 0; a measurement that could not be taken exits 1.
 #
 # Knobs: CABIN_BENCH_RUNS (boots and builds per measurement, default 5),
-# CABIN_BENCH_BOOT_TIMEOUT (seconds per boot, default 300).
+# CABIN_BENCH_BOOT_TIMEOUT (seconds per boot, default 300); the KV part's below.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -277,7 +277,8 @@ summary "no-op make" "$(secs "$mm") s" "(no target)" "$([[ -z $rebuilt ]] && ech
 # Both servers fresh, data on the same filesystem, driven by the same clients: kvload (our
 # put load generator, etcd benchmark's flags) and etcdctl check perf. RSS is read after
 # the check perf runs. CABIN_BENCH_KV=0 skips this part; CABIN_BENCH_KV_LOADS (default
-# "l xl") names the check perf loads.
+# "l xl") names the check perf loads; CABIN_BENCH_KV_PUT_RUNS (default 3) how many kvload
+# runs each server gets (the medians are compared).
 if [[ ${CABIN_BENCH_KV:-1} != 0 ]]; then
 	source tests/bench/kv.sh
 fi
