@@ -14,10 +14,7 @@
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 static uint64_t next_rand(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return mvcct_xorshift(&rng);
 }
 
 /* Every live entry is found by its ID, every map slot names a live entry, no ID twice. */

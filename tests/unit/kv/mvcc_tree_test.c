@@ -20,10 +20,7 @@ static size_t n_in;
 static uint64_t rng = 88172645463325252ull;
 static uint64_t next_rand(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return mvcct_xorshift(&rng);
 }
 
 static int kcmp(const struct mvcc_key *a, const struct mvcc_key *b)

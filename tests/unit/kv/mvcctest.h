@@ -24,6 +24,16 @@ extern const struct mvcc_alloc mvcct_alloc;	/* backed by mvcct_mem */
 /* Arms the failure: the nth allocating call from now fails (0: none). */
 void mvcct_fail(long nth, bool all);
 
+/* The tests' pseudo-random numbers (xorshift64): the next value of the sequence *state
+ * (nonzero) seeds, which it advances. */
+static inline uint64_t mvcct_xorshift(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
 /* A store on the counting allocator (aborts the test program if that fails). */
 struct mvcc *mvcct_new(void);
 
