@@ -30,10 +30,11 @@ struct conn;
 
 struct req {
 	struct conn *c;
-	uint8_t body[5 + 16 + 1024 * 64];
+	struct req *next;	/* on the free list */
 	size_t len, off;
 	double t0;
 	int status;	/* grpc-status seen in the trailers, -1 none */
+	uint8_t body[];	/* 5 + 16 + key + value bytes */
 };
 
 struct conn {
@@ -45,6 +46,7 @@ struct conn {
 static struct opts o = { "127.0.0.1", "2379", 10, 100, 10000, 8, 256, 10000 };
 static long started, done, failed;
 static double *lat;
+static struct req *free_reqs;	/* finished requests, reused: the client's own costs stay small */
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 static double now(void)
@@ -115,8 +117,10 @@ static nghttp2_ssize read_body(nghttp2_session *s, int32_t id, uint8_t *buf, siz
 
 static int submit(struct conn *c)
 {
-	struct req *r = calloc(1, sizeof(*r));
-	if (!r)
+	struct req *r = free_reqs;
+	if (r)
+		free_reqs = r->next;
+	else if (!(r = malloc(sizeof(*r) + 5 + 16 + (size_t)o.key_size + (size_t)o.val_size)))
 		return -1;
 	r->c = c;
 	r->status = -1;
@@ -134,7 +138,8 @@ static int submit(struct conn *c)
 	nghttp2_data_provider2 prd = { .source.ptr = r, .read_callback = read_body };
 	r->t0 = now();
 	if (nghttp2_submit_request2(c->h2, NULL, hdrs, 6, &prd, r) < 0) {
-		free(r);
+		r->next = free_reqs;
+		free_reqs = r;
 		return -1;
 	}
 	c->inflight++;
@@ -164,7 +169,8 @@ static int on_close(nghttp2_session *s, int32_t id, uint32_t code, void *user)
 	else
 		failed++;
 	c->inflight--;
-	free(r);
+	r->next = free_reqs;
+	free_reqs = r;
 	if (started < o.total)
 		submit(c);
 	return 0;
@@ -195,24 +201,44 @@ static int conn_open(struct conn *c)
 	return 0;
 }
 
-/* Writes what the session has; returns -1 if the connection is gone. */
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	for (size_t off = 0; off < n;) {
+		ssize_t w = write(fd, p + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* Writes what the session has, frames gathered into one write where they fit; returns -1
+ * if the connection is gone. */
 static int pump_out(struct conn *c)
 {
+	static uint8_t out[1 << 16];
+	size_t have = 0;
 	for (;;) {
 		const uint8_t *p;
 		nghttp2_ssize n = nghttp2_session_mem_send2(c->h2, &p);
 		if (n < 0)
 			return -1;
+		if (n == 0 || have + (size_t)n > sizeof(out)) {
+			if (have && write_all(c->fd, out, have) < 0)
+				return -1;
+			have = 0;
+		}
 		if (n == 0)
 			return 0;
-		for (nghttp2_ssize off = 0; off < n;) {
-			ssize_t w = write(c->fd, p + off, (size_t)(n - off));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
+		if ((size_t)n > sizeof(out)) {
+			if (write_all(c->fd, p, (size_t)n) < 0)
 				return -1;
-			off += w;
+			continue;
 		}
+		memcpy(out + have, p, (size_t)n);
+		have += (size_t)n;
 	}
 }
 
