@@ -12,7 +12,10 @@
  *        then the older snapshots and the segments before S are deleted.
  * Recovery loads the newest snapshot and replays the segments from its S on.
  *
- * Every file: a 16-byte header, then records.
+ * Every file: a 16-byte header, then records. A segment may end in zero bytes: room
+ * written ahead of the records to come (WAL_AHEAD at a time), so that a record's
+ * fdatasync finds the file's size and blocks already on disk and writes the data alone.
+ * Zeros from a record boundary to the end of a segment end its records.
  *   header: magic (8: "cabinWAL" or "cabinSNP"), u32 format version (1), u32 CRC-32C of the
  *           first 12 bytes.
  *   record: u32 payload length, u8 type, 3 zero bytes, u32 CRC-32C of the payload, u32
@@ -74,6 +77,7 @@ const char *wal_strerror(int code);
 #define WAL_FILE_HEADER 16
 #define WAL_REC_HEADER 16
 #define WAL_SEGMENT_MAX ((size_t)64 << 20)
+#define WAL_AHEAD ((size_t)1 << 20)	/* zeros written ahead in a segment, at a time */
 #define WAL_SNAP_ALIGN 512
 #define WAL_MAGIC_SEGMENT "cabinWAL"
 #define WAL_MAGIC_SNAPSHOT "cabinSNP"
@@ -168,6 +172,7 @@ struct wal_iter {
 	const uint8_t *p;
 	size_t len, off;	/* off: the next record, or the bad one after an error */
 	bool tail;
+	bool zeros_end;		/* a segment: zeros to the end of the file end it cleanly */
 };
 
 /* Checks the file header (magic must match) and sets it up to read the records after it.
@@ -175,9 +180,10 @@ struct wal_iter {
  * (static) saying what is wrong. */
 int wal_iter_init(struct wal_iter *it, const uint8_t *p, size_t len, const char magic[8],
 		  bool tail, const char **why);
-/* The next record: returns 1 with *r filled, 0 at a clean end, or WAL_ETORN (a torn record
- * at it->off ends a tail: incomplete, or failing its checksum while being the last record
- * or holding an all-zero 512-byte sector), WAL_ECORRUPT or WAL_EVERSION (an unknown record
+/* The next record: returns 1 with *r filled, 0 at a clean end (of the file, or of the
+ * records of a segment: zeros to its end), or WAL_ETORN (a torn record at it->off ends a
+ * tail: incomplete, or failing its checksum while being the last record, with nothing but
+ * zeros after it in a segment, or holding an all-zero 512-byte sector), WAL_ECORRUPT or WAL_EVERSION (an unknown record
  * type) at it->off, with *why saying what is wrong. Every length and count in the record is
  * checked against its bounds before it is returned. */
 int wal_next(struct wal_iter *it, struct wal_rec *r, const char **why);

@@ -382,6 +382,7 @@ int wal_iter_init(struct wal_iter *it, const uint8_t *p, size_t len, const char 
 	it->p = p;
 	it->len = len;
 	it->tail = tail;
+	it->zeros_end = memcmp(magic, WAL_MAGIC_SEGMENT, 8) == 0;
 	if (len < WAL_FILE_HEADER) {
 		*why = "the file is shorter than its header";
 		return tail ? WAL_ETORN : WAL_ECORRUPT;
@@ -428,6 +429,13 @@ static bool zero_sector(const struct wal_iter *it, size_t from, size_t to)
 		from = next;
 	}
 	return false;
+}
+
+/* Nothing but the zeros a segment writes ahead follows offset from: what ends there was
+ * the last thing written, as a record ending the file is. */
+static bool last_written(const struct wal_iter *it, size_t from)
+{
+	return it->zeros_end && all_zero(it->p + from, it->len - from);
 }
 
 /* A bad record: torn in a tail when the crash explains it, corrupt otherwise. */
@@ -554,10 +562,14 @@ int wal_next(struct wal_iter *it, struct wal_rec *r, const char **why)
 	memset(r, 0, sizeof(*r));
 	if (!left)
 		return 0;
+	if (it->zeros_end && !h[0] && all_zero(h, left))
+		return 0;	/* the room written ahead */
 	if (left < WAL_REC_HEADER)
 		return bad(it, true, "record header cut short by the end of the file", why);
 	if (wal_crc32c(0, h, 12) != get32(h + 12))
-		return bad(it, all_zero(h, WAL_REC_HEADER), "record header checksum mismatch", why);
+		return bad(it, all_zero(h, WAL_REC_HEADER) ||
+				       last_written(it, it->off + WAL_REC_HEADER),
+			   "record header checksum mismatch", why);
 	if (h[5] || h[6] || h[7])
 		return bad(it, false, "reserved record header bytes are set", why);
 	n = get32(h);
@@ -565,7 +577,8 @@ int wal_next(struct wal_iter *it, struct wal_rec *r, const char **why)
 		return bad(it, true, "record runs past the end of the file", why);
 	if (wal_crc32c(0, h + WAL_REC_HEADER, n) != get32(h + 8)) {
 		size_t end = it->off + WAL_REC_HEADER + n;
-		return bad(it, end == it->len || zero_sector(it, it->off, end),
+		return bad(it, end == it->len || zero_sector(it, it->off, end) ||
+				       last_written(it, end),
 			   "record checksum mismatch", why);
 	}
 	r->type = (enum wal_type)h[4];

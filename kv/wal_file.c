@@ -53,6 +53,23 @@ static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
 	return 0;
 }
 
+/* Writes zeros at [from, to) of fd, as far as it can: returns where they end. */
+static uint64_t write_zeros(int fd, uint64_t from, uint64_t to)
+{
+	static uint8_t zeros[64 << 10];	/* bss: never written, no bytes in the binary */
+
+	while (from < to) {
+		size_t n = to - from < sizeof(zeros) ? (size_t)(to - from) : sizeof(zeros);
+		ssize_t w = pwrite(fd, zeros, n, (off_t)from);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		from += (uint64_t)w;
+	}
+	return from;
+}
+
 /* Maps a file read-only (an empty one as an empty buffer). Returns 0 or -errno. */
 static int map_file(const char *path, const uint8_t **p, size_t *len)
 {
@@ -194,12 +211,16 @@ static int seg_create(struct wal *w, uint64_t seq, int64_t rev)
 		unlink(path);
 	}
 	if (!rc) {
-		/* the segment before stays open for its values until a snapshot takes them */
+		/* the segment before stays open for its values until a snapshot takes them;
+		 * the zeros written ahead in it go (best effort: they read as its end) */
+		if (w->fd >= 0 && w->filled > w->off && ftruncate(w->fd, (off_t)w->off) < 0) {
+		}
 		w->fd = fd;
 		w->cur = (size_t)slot;
 		w->seq = seq;
 		w->seg_rev = rev;
 		w->off = b.len;
+		w->filled = b.len;
 		w->st.segment = seq;
 	}
 	wal_buf_free(&b);
@@ -216,13 +237,19 @@ int wal_sync(struct wal *w, int64_t rev)
 	int rc;
 
 	if (w->pend.len) {
+		uint64_t end = w->off + w->pend.len;
 		rc = write_all(w->fd, w->pend.p, w->pend.len, w->off);
+		/* room for the next records, written before it is needed: then an fdatasync
+		 * writes their data alone, not the file's size and new blocks with it */
+		if (!rc && end > w->filled)
+			w->filled = write_zeros(w->fd, end, (end / WAL_AHEAD + 1) * WAL_AHEAD);
 		if (!rc && fdatasync(w->fd) < 0)
 			rc = -errno;
 		if (rc) {
 			/* drop what got in; the next try writes it all again from off */
 			if (ftruncate(w->fd, (off_t)w->off) < 0) {
 			}
+			w->filled = w->off;
 			return rc;
 		}
 		w->off += w->pend.len;
@@ -587,6 +614,7 @@ static int cut_tail(struct wal *w, const char *path, const struct wal_name *nm,
 		return rc;
 	}
 	w->off = r->end;
+	w->filled = r->end;
 	return 0;
 }
 
@@ -628,7 +656,8 @@ static int replay_one(struct wal *w, const struct wal_name *nm, bool last, struc
 	w->st.segment = nm->seq;
 	w->fd = w->slot[slot];
 	w->cur = slot;
-	w->off = len;
+	w->off = r.torn ? len : r.end;	/* the records; zeros written ahead may follow */
+	w->filled = len;
 	if (r.torn)
 		return cut_tail(w, path, nm, &r, len, why, s, err, errlen);
 	return 0;

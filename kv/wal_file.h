@@ -31,6 +31,7 @@ struct wal {
 	uint64_t seq;
 	int64_t seg_rev;
 	uint64_t off;		/* its length that is durable */
+	uint64_t filled;	/* its size: off, then the zeros written ahead (WAL_AHEAD) */
 	bool cut_failed;	/* a cut after a sync failed (logged once) */
 	struct wal_buf pend;
 	struct wal_stats st;

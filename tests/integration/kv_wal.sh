@@ -49,20 +49,24 @@ start "$D"
 for i in 1 2 3 4 5; do "${E[@]}" put k$i v$i >/dev/null; done
 crash
 [[ -f $SEG ]] || fail "no segment $SEG"
-good=$(stat -c %s "$SEG")
+size=$(stat -c %s "$SEG")
+# where its records end: the zeros of the room written ahead follow (the last record, the
+# put of k5, ends in "v5")
+good=$(python3 -c 'import sys; print(len(open(sys.argv[1], "rb").read().rstrip(b"\0")))' "$SEG")
+((good < size)) || fail "no room written ahead: records end at $good, the file at $size"
 
 note "a torn tail is cut off and start-up goes on"
 # the first 25 bytes of the first REV record (at 48: file header 16, SEGMENT record 32)
-# appended: a whole record header whose payload never made it
-dd if="$SEG" bs=1 skip=48 count=25 status=none >>"$SEG"
+# written after the last: a whole record header whose payload never made it
+dd if="$SEG" bs=1 skip=48 count=25 status=none |
+	dd of="$SEG" bs=1 seek="$good" conv=notrunc status=none
 start "$D"
-grep -q "kv: $SEG: torn record at offset $good (25 bytes cut off)" "$TMP/log" ||
+grep -q "kv: $SEG: torn record at offset $good ($((size - good)) bytes cut off)" "$TMP/log" ||
 	{ cat "$TMP/log"; fail "no warning about the torn record"; }
 [[ $(stat -c %s "$SEG") == "$good" ]] || fail "the torn tail is still there"
 value_is k5 v5
 "${E[@]}" put k6 v6 >/dev/null
 crash
-good=$(stat -c %s "$SEG")
 
 note "a corrupt record in the middle stops start-up, naming the file and offset"
 cp "$SEG" "$TMP/seg.bak"
@@ -151,10 +155,11 @@ PID=
 F=$TMP/full/data
 start "$F"
 "${E[@]}" put before ok >/dev/null
-big=$(head -c 20000 /dev/zero | tr "\0" x)
+# more than the room the log has written ahead (1 MiB), so that it needs the disk
+head -c 1200000 /dev/zero | tr "\0" x >"$TMP/big"
 dd if=/dev/zero of="$TMP/full/filler" bs=4k status=none 2>/dev/null || true
 rc=0
-"${E[@]}" put wanted "$big" >"$TMP/put.out" 2>&1 || rc=$?
+"${E[@]}" put wanted <"$TMP/big" >"$TMP/put.out" 2>&1 || rc=$?
 [[ $rc != 0 ]] || fail "a put on a full disk succeeded"
 grep -q "could not be made durable (No space left on device)" "$TMP/put.out" ||
 	{ cat "$TMP/put.out"; fail "the put did not fail with the disk error"; }

@@ -126,6 +126,33 @@ static void test_new_and_reopen(void)
 	node_close(&a);
 }
 
+/* Room is written ahead in the segment, WAL_AHEAD at a time: the file is longer than its
+ * records and ends in zeros. A reopen starts appending after the last record, not at the
+ * end of the file, and the records written into the room read back. */
+static void test_room_ahead(void)
+{
+	const char *d = newdir("ahead");
+	char err[512], waldir[300], wal[256];
+	struct node a, b, c;
+	off_t size;
+
+	snprintf(waldir, sizeof(waldir), "%s/member/wal", d);
+	TU_EQ_INT(node_open(&a, d, err), 0);
+	node_write(&a, "a", 20);
+	TU_EQ_INT(count(waldir, ".wal", wal), 1);
+	size = size_of(wal);
+	TU_EQ_INT(size, (off_t)WAL_AHEAD);
+	TU_EQ_INT(node_open(&b, d, err), 0);
+	same(a.s, b.s);
+	node_close(&a);
+	node_write(&b, "b", 20);	/* after the records, in the room ahead */
+	TU_EQ_INT(size_of(wal), size);
+	TU_EQ_INT(node_open(&c, d, err), 0);
+	same(b.s, c.s);
+	node_close(&c);
+	node_close(&b);
+}
+
 static void test_snapshot_prunes(void)
 {
 	const char *d = newdir("snap");
@@ -165,36 +192,59 @@ static void test_snapshot_prunes(void)
 	node_close(&a);
 }
 
+/* Where a segment's records end: the zeros written ahead follow. */
+static off_t records_end(const char *path)
+{
+	static uint8_t buf[4 << 20];
+	int fd = open(path, O_RDONLY);
+	ssize_t n = read(fd, buf, sizeof(buf));
+	struct wal_iter it;
+	struct wal_rec r;
+	const char *why;
+
+	close(fd);
+	TU_CHECK(n > 0 && (size_t)n < sizeof(buf));
+	TU_EQ_INT(wal_iter_init(&it, buf, (size_t)n, WAL_MAGIC_SEGMENT, false, &why), 0);
+	while (wal_next(&it, &r, &why) == 1)
+		;
+	return (off_t)it.off;
+}
+
+/* Half of a record more, as a crash in the middle of a write leaves it: in the room
+ * written ahead (round 0) or appended after it (round 1). It is cut off with the zeros. */
 static void test_torn_tail_cut(void)
 {
-	const char *d = newdir("torn");
 	char err[512], waldir[300], wal[256];
 	struct node a, b;
 	off_t good;
 	int fd;
 
-	snprintf(waldir, sizeof(waldir), "%s/member/wal", d);
-	TU_EQ_INT(node_open(&a, d, err), 0);
-	node_write(&a, "a", 10);
-	TU_EQ_INT(count(waldir, ".wal", wal), 1);
-	good = size_of(wal);
-	/* half of a record more, as a crash in the middle of a write leaves it */
-	TU_EQ_INT(mvcct_put(a.s, "late", "never acknowledged"), 0);
-	TU_EQ_INT(wal_pull(a.s, &a.logged, wal_pending(a.w)), 0);
-	fd = open(wal, O_WRONLY | O_APPEND);
-	TU_EQ_INT(write(fd, wal_pending(a.w)->p, wal_pending(a.w)->len / 2),
-		  (ssize_t)(wal_pending(a.w)->len / 2));
-	close(fd);
-	TU_EQ_INT(node_open(&b, d, err), 0);
-	TU_EQ_INT(size_of(wal), good);
-	TU_EQ_INT(mvcc_rev(b.s), 11);
-	/* and the log goes on from there */
-	node_write(&b, "b", 5);
-	node_close(&b);
-	TU_EQ_INT(node_open(&b, d, err), 0);
-	TU_EQ_INT(mvcc_rev(b.s), 16);
-	node_close(&b);
-	node_close(&a);
+	for (int round = 0; round < 2; round++) {
+		const char *d = newdir(round ? "torn1" : "torn0");
+		snprintf(waldir, sizeof(waldir), "%s/member/wal", d);
+		TU_EQ_INT(node_open(&a, d, err), 0);
+		node_write(&a, "a", 10);
+		TU_EQ_INT(count(waldir, ".wal", wal), 1);
+		good = records_end(wal);
+		TU_CHECK(good < size_of(wal));
+		TU_EQ_INT(mvcct_put(a.s, "late", "never acknowledged"), 0);
+		TU_EQ_INT(wal_pull(a.s, &a.logged, wal_pending(a.w)), 0);
+		fd = open(wal, round ? O_WRONLY | O_APPEND : O_WRONLY);
+		size_t half = wal_pending(a.w)->len / 2;
+		TU_EQ_INT(round ? write(fd, wal_pending(a.w)->p, half)
+				: pwrite(fd, wal_pending(a.w)->p, half, good), (ssize_t)half);
+		close(fd);
+		TU_EQ_INT(node_open(&b, d, err), 0);
+		TU_EQ_INT(size_of(wal), good);
+		TU_EQ_INT(mvcc_rev(b.s), 11);
+		/* and the log goes on from there */
+		node_write(&b, "b", 5);
+		node_close(&b);
+		TU_EQ_INT(node_open(&b, d, err), 0);
+		TU_EQ_INT(mvcc_rev(b.s), 16);
+		node_close(&b);
+		node_close(&a);
+	}
 }
 
 /* Flips a byte of file at off. */
@@ -292,8 +342,13 @@ static void test_write_fails_then_works(void)
 	lim = old;
 	lim.rlim_cur = (rlim_t)size_of(wal) + 40;	/* room for part of the next batch */
 	TU_EQ_INT(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	char *big = malloc(WAL_AHEAD + 1);	/* more than the room written ahead */
+	memset(big, 'b', WAL_AHEAD);
+	big[WAL_AHEAD] = 0;
 	for (int i = 0; i < 5; i++)
-		TU_EQ_INT(mvcct_put(a.s, "big", "a value that does not fit in forty bytes"), 0);
+		TU_EQ_INT(mvcct_put(a.s, "big", i ? "a value that does not fit in forty bytes" : big),
+			  0);
+	free(big);
 	TU_EQ_INT(wal_pull(a.s, &a.logged, wal_pending(a.w)), 0);
 	TU_EQ_INT(wal_sync(a.w, a.logged), -EFBIG);
 	TU_EQ_INT(wal_sync(a.w, a.logged), -EFBIG);
@@ -405,6 +460,7 @@ int main(void)
 	if (!mkdtemp(root))
 		return 1;
 	TU_RUN(test_new_and_reopen);
+	TU_RUN(test_room_ahead);
 	TU_RUN(test_snapshot_prunes);
 	TU_RUN(test_torn_tail_cut);
 	TU_RUN(test_corrupt_refused);

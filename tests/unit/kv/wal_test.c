@@ -505,6 +505,42 @@ static void test_zero_sector(void)
 	fix_free(&f);
 }
 
+/* Zeros after the last record (the room a segment has written ahead) end it cleanly, in
+ * the last segment and in one before it, however many there are: the replay ends after
+ * the last record and nothing is torn. Zeros followed by anything else are not that room:
+ * torn at the first zero in the last segment, corrupt in one before it. */
+static void test_room_ahead(void)
+{
+	struct fix f;
+	struct wal_replay r;
+	const char *why;
+	size_t off, len, n, offs[64];
+	uint8_t *p;
+
+	fix_run(&f, 300);
+	len = f.b.len;
+	n = offsets(&f.b, offs, 64);
+	TU_CHECK(n > 2);
+	for (size_t z = 1; z < 5000; z = z * 3 + 1) {
+		TU_EQ_INT(wal_buf_zeros(&f.b, z), 0);
+		for (int tail = 0; tail < 2; tail++) {
+			TU_EQ_INT(replay_copy(f.b.p, f.b.len, tail, &off, &why, &r), 0);
+			TU_CHECK(!r.torn);
+			TU_EQ_INT(r.end, len);
+		}
+		f.b.len = len;
+	}
+	TU_EQ_INT(wal_buf_zeros(&f.b, 3000), 0);
+	p = f.b.p;
+	p[f.b.len - 1] = 1;
+	TU_EQ_INT(replay_copy(p, f.b.len, true, &off, &why, &r), 0);
+	TU_CHECK(r.torn);
+	TU_EQ_INT(r.end, len);
+	TU_EQ_INT(replay_copy(p, f.b.len, false, &off, &why, &r), WAL_ECORRUPT);
+	TU_EQ_INT(off, len);
+	fix_free(&f);
+}
+
 /* Rewrites the record at off with a new payload and valid checksums. */
 static void reseal(uint8_t *p, size_t off)
 {
@@ -734,6 +770,7 @@ int main(int argc, char **argv)
 	TU_RUN(test_torn_every_offset);
 	TU_RUN(test_bit_flips);
 	TU_RUN(test_zero_sector);
+	TU_RUN(test_room_ahead);
 	TU_RUN(test_wrong_content);
 	TU_RUN(test_snapshot_damage);
 	TU_RUN(test_fail_nth);
