@@ -77,10 +77,14 @@ struct mvcc_kv {
 
 /* Memory: realloc semantics, like kv/pb.h's allocator so one function serves both:
  * fn(ctx, NULL, n) allocates, fn(ctx, p, n) resizes, fn(ctx, p, 0) frees (returns NULL).
- * The store never asks for 0 bytes except to free. */
+ * The store never asks for 0 bytes except to free. slab: the store's small blocks (keys,
+ * revision arrays, short values) are carved from 64 KiB chunks it asks fn for, without a
+ * header per block, and reused by size; the chunks go back only with the store. A NULL
+ * allocator means libc with slab. */
 struct mvcc_alloc {
 	void *(*fn)(void *ctx, void *ptr, size_t size);
 	void *ctx;
+	bool slab;
 };
 /* That function on libc's realloc and free (ctx unused): what a NULL allocator means. */
 void *mvcc_libc(void *ctx, void *ptr, size_t size);

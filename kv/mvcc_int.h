@@ -226,8 +226,22 @@ static inline int64_t mvcc_log_main(const struct mvcc_logent *e)
 }
 
 /* ---- the store -------------------------------------------------------------------------- */
+/* Small blocks (mvcc_alloc.slab): MVCC_SLAB_UNIT-byte classes up to MVCC_SLAB_MAX, each with
+ * a list of freed blocks (linked through their first word); new ones are carved from the
+ * newest chunk. */
+#define MVCC_SLAB_UNIT 16
+#define MVCC_SLAB_MAX 256
+#define MVCC_SLAB_CHUNK (((size_t)1 << 20) - 64)	/* with malloc's header: 256 pages */
+struct mvcc_slab {
+	void *free[MVCC_SLAB_MAX / MVCC_SLAB_UNIT];
+	uint8_t *next;		/* the unused rest of the newest chunk */
+	size_t left;
+	void *chunks;		/* every chunk, linked through its first word */
+};
+
 struct mvcc {
 	struct mvcc_alloc a;
+	struct mvcc_slab slab;
 	size_t bytes;			/* held: sizes asked of the allocator */
 	struct mvcc_tree index;
 	int64_t rev, compacted;

@@ -41,7 +41,11 @@ static bool full_in_file(const struct mvcc_key *k)
 	return full_ref(k) & 1;
 }
 
-/* The revision array's allocation: the base (if any) and then room for 1 << capl. */
+/* The revision array's allocation: the base (if any) and then room for 1 << capl, at
+ * least two: a put and the delete or put after it take no move (the DeleteRange of many
+ * keys would leave as many freed one-revision blocks behind), and a key alone in its
+ * life costs no more than malloc's 48 bytes for one. */
+#define CAPL_MIN 1u
 static struct mvcc_rev *revs_block(const struct mvcc_key *k)
 {
 	return k->revs - k->based;
@@ -79,16 +83,16 @@ struct mvcc_key *mvcc_key_new(struct mvcc *s, struct mvcc_bytes key)
 	k = mvcc_mem_alloc(s, sizeof(*k) + in);
 	if (!k)
 		return NULL;
-	k->revs = mvcc_mem_alloc(s, sizeof(k->revs[0]));
+	k->revs = mvcc_mem_alloc(s, sizeof(k->revs[0]) << CAPL_MIN);
 	if (key.len > MVCC_KEY_INLINE && k->revs && !(loc = mvcc_inplace_loc(s, key.p, key.len)))
 		full = mvcc_mem_alloc(s, key.len);
 	if (!k->revs || (key.len > MVCC_KEY_INLINE && !loc && !full)) {
-		mvcc_mem_free(s, k->revs, sizeof(k->revs[0]));
+		mvcc_mem_free(s, k->revs, sizeof(k->revs[0]) << CAPL_MIN);
 		mvcc_mem_free(s, k, sizeof(*k) + in);
 		return NULL;
 	}
 	k->nrev = 0;
-	k->capl = 0;
+	k->capl = CAPL_MIN;
 	k->based = 0;
 	k->len = (uint32_t)key.len;
 	if (key.len <= MVCC_KEY_INLINE) {
@@ -227,7 +231,7 @@ int mvcc_key_set_base(struct mvcc *s, struct mvcc_key *k, int64_t create, int64_
 /* The smallest capl with room for n revisions. */
 static unsigned capl_for(size_t n)
 {
-	unsigned c = 0;
+	unsigned c = CAPL_MIN;
 	while (((size_t)1 << c) < n)
 		c++;
 	return c;

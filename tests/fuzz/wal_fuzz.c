@@ -127,7 +127,7 @@ static void frame(struct wal_buf *b, const uint8_t *p, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fail f = { 0 };
-	struct mvcc_alloc a = { fail_alloc, &f };
+	struct mvcc_alloc a = { fail_alloc, &f, false };
 	struct mvcc *s;
 	struct wal_leases l;
 	struct wal_replay r;
@@ -140,6 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	mode = data[0] % 4;
+	a.slab = data[0] & 4;	/* the store's small blocks in chunks, or each on its own */
 	f.fail_at = data[1];
 	p = data + 2;
 	n = size - 2;

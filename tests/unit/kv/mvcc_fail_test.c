@@ -3,6 +3,8 @@
  * store exactly as it was (same hash over every revision, revision, counters, blocks
  * held); transactions roll back whole. Compaction and rollback must give memory back. */
 #include <errno.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "../testutil.h"
 #include "mvcctest.h"
@@ -185,6 +187,75 @@ static void test_txn_all_or_nothing(void)
 	}
 }
 
+/* Small blocks carved from chunks: 16-byte aligned, apart, each class's freed block the
+ * next one given, a resize moving a block only across classes (into and out of the small
+ * sizes too) with its bytes, every chunk back with the store, and the bytes counted as
+ * asked for. */
+static void test_slab(void)
+{
+	enum { PER = 40 };
+	static uint8_t *b[MVCC_SLAB_MAX + 1][PER];
+	struct mvcc *s;
+	struct mvcc_stats st0, st;
+	size_t total = 0;
+	void *p, *q;
+
+	mvcct_fail(0, false);
+	long before = mvcct_mem.outstanding;
+	TU_EQ_INT(mvcc_new(&mvcct_alloc_slab, &s), 0);
+	long base = mvcct_mem.outstanding;
+	mvcc_stats(s, &st0);
+	for (size_t n = 1; n <= MVCC_SLAB_MAX; n++)
+		for (int i = 0; i < PER; i++) {
+			TU_CHECK((b[n][i] = mvcc_mem_alloc(s, n)) != NULL);
+			TU_EQ_INT((uintptr_t)b[n][i] % 16, 0);
+			memset(b[n][i], (int)(n * 7 + (size_t)i), n);
+			total += (n + 15) / 16 * 16;
+		}
+	for (size_t n = 1; n <= MVCC_SLAB_MAX; n++)
+		for (int i = 0; i < PER; i++)
+			for (size_t j = 0; j < n; j++)
+				TU_EQ_INT(b[n][i][j], (uint8_t)(n * 7 + (size_t)i));
+	/* chunks: what the blocks take, a chunk's header and unused tail aside */
+	long chunks = mvcct_mem.outstanding - base;
+	TU_CHECK((size_t)chunks <= total / (MVCC_SLAB_CHUNK - 16 - MVCC_SLAB_MAX) + 1);
+	TU_CHECK((size_t)chunks >= total / MVCC_SLAB_CHUNK);
+	mvcc_stats(s, &st);
+	TU_EQ_INT(st.bytes - st0.bytes, MVCC_SLAB_MAX * (MVCC_SLAB_MAX + 1) / 2 * PER);
+	/* reuse within a class: 33..48 bytes */
+	p = b[40][3];
+	mvcc_mem_free(s, p, 40);
+	TU_CHECK(mvcc_mem_alloc(s, 48) == p);
+	mvcc_mem_free(s, p, 48);
+	TU_CHECK(mvcc_mem_alloc(s, 33) == p);
+	/* resizes */
+	q = p;
+	memset(p, 'x', 33);
+	TU_EQ_INT(mvcc_mem_grow(s, &q, 33, 45), 0);
+	TU_CHECK(q == p);
+	TU_EQ_INT(mvcc_mem_grow(s, &q, 45, 100), 0);
+	TU_CHECK(q != p && ((uint8_t *)q)[32] == 'x' && ((uint8_t *)q)[0] == 'x');
+	memset(q, 'y', 100);
+	long out = mvcct_mem.outstanding;
+	TU_EQ_INT(mvcc_mem_grow(s, &q, 100, 1000), 0);	/* out of the small sizes */
+	TU_EQ_INT(mvcct_mem.outstanding, out + 1);
+	TU_CHECK(((uint8_t *)q)[0] == 'y' && ((uint8_t *)q)[99] == 'y');
+	TU_EQ_INT(mvcc_mem_grow(s, &q, 1000, 200), 0);	/* and back */
+	TU_EQ_INT(mvcct_mem.outstanding, out);
+	TU_CHECK(((uint8_t *)q)[0] == 'y' && ((uint8_t *)q)[99] == 'y');
+	/* a failing chunk: NULL, nothing counted */
+	mvcc_stats(s, &st0);
+	mvcct_fail(1, true);
+	for (int i = 0; i < 10000 && (p = mvcc_mem_alloc(s, 256)); i++)
+		;
+	mvcct_fail(0, false);
+	TU_CHECK(p == NULL);
+	mvcc_stats(s, &st);
+	TU_CHECK(st.bytes > st0.bytes && (st.bytes - st0.bytes) % 256 == 0);
+	mvcc_free(s);
+	TU_EQ_INT(mvcct_mem.outstanding, before);
+}
+
 static void test_new_fails(void)
 {
 	struct mvcc *s = NULL;
@@ -282,6 +353,7 @@ int main(void)
 {
 	TU_RUN(test_single_ops);
 	TU_RUN(test_txn_all_or_nothing);
+	TU_RUN(test_slab);
 	TU_RUN(test_new_fails);
 	TU_RUN(test_abort_frees);
 	TU_RUN(test_compaction_frees);

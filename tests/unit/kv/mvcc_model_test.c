@@ -707,6 +707,7 @@ static void run(uint64_t seed)
 	cur = 1;
 	compacted = 0;
 	make_keys();
+	mvcct_slab = seed % 2;	/* every other run with small blocks in chunks */
 	s = mvcct_new();
 	mvcc_set_observer(s, observe, NULL);
 	for (opno = 0; opno < NOPS && !failed && nrevs < MAXREVS - 200; opno++) {

@@ -30,7 +30,9 @@ static void *fn(void *ctx, void *p, size_t size)
 	return n;
 }
 
-const struct mvcc_alloc mvcct_alloc = { fn, &mvcct_mem };
+const struct mvcc_alloc mvcct_alloc = { fn, &mvcct_mem, false };
+const struct mvcc_alloc mvcct_alloc_slab = { fn, &mvcct_mem, true };
+bool mvcct_slab;
 
 void mvcct_fail(long nth, bool all)
 {
@@ -45,7 +47,7 @@ struct mvcc *mvcct_new(void)
 	struct mvcc *s;
 
 	mvcct_fail(0, false);
-	if (mvcc_new(&mvcct_alloc, &s)) {
+	if (mvcc_new(mvcct_slab ? &mvcct_alloc_slab : &mvcct_alloc, &s)) {
 		fprintf(stderr, "mvcc_new failed\n");
 		exit(1);
 	}

@@ -20,6 +20,7 @@ struct mvcct_alloc {
 };
 extern struct mvcct_alloc mvcct_mem;
 extern const struct mvcc_alloc mvcct_alloc;	/* backed by mvcct_mem */
+extern const struct mvcc_alloc mvcct_alloc_slab;	/* the same, small blocks in chunks */
 
 /* Arms the failure: the nth allocating call from now fails (0: none). */
 void mvcct_fail(long nth, bool all);
@@ -34,7 +35,9 @@ static inline uint64_t mvcct_xorshift(uint64_t *state)
 	return *state;
 }
 
-/* A store on the counting allocator (aborts the test program if that fails). */
+/* A store on the counting allocator (aborts the test program if that fails); with
+ * mvcct_slab set, with its small blocks carved from chunks (mvcct_alloc_slab). */
+extern bool mvcct_slab;
 struct mvcc *mvcct_new(void);
 
 struct mvcc_bytes mvcct_b(const char *s);	/* NULL: empty */
