@@ -78,7 +78,7 @@ struct mvcc_kv {
 /* Memory: realloc semantics, like kv/pb.h's allocator so one function serves both:
  * fn(ctx, NULL, n) allocates, fn(ctx, p, n) resizes, fn(ctx, p, 0) frees (returns NULL).
  * The store never asks for 0 bytes except to free. slab: the store's small blocks (keys,
- * revision arrays, short values) are carved from 64 KiB chunks it asks fn for, without a
+ * revision arrays, short values) are carved from 1 MiB chunks it asks fn for, without a
  * header per block, and reused by size; the chunks go back only with the store. A NULL
  * allocator means libc with slab. */
 struct mvcc_alloc {
