@@ -79,6 +79,9 @@ struct grpc_server {
 	struct method_stats *stats;	/* one per method */
 	grpc_http1_fn *http1;		/* who takes connections that are not HTTP/2 */
 	void *http1_arg;
+	struct grpc_call *spare;	/* ended calls of connections, kept with their buffers
+					 * for the next ones (linked through next) */
+	size_t n_spare;
 };
 
 /* One method's statistics; the histogram's buckets are in grpc_stats.c. */
