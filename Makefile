@@ -265,11 +265,12 @@ $(BUILD)/fuzz/libnghttp2.a: $(BUILD)/musl/stamp/nghttp2
 		$(FUZZ_CC) $(FUZZ_LIBFLAGS) -DHAVE_ARPA_INET_H -DHAVE_NETINET_IN_H \
 		-I$(CURDIR)/$(BUILD)/musl/include -c $$f || exit 1; done
 	ar rcs $@ $(BUILD)/fuzz/nghttp2/*.o
-$(BUILD)/fuzz/grpc_fuzz: tests/fuzz/grpc_fuzz.c kv/grpc.c kv/grpc_stats.c kv/grpc_local.c kv/grpc.h kv/tport.c \
-		kv/grpc_int.h lib/ev.c lib/log.c $(BUILD)/fuzz/libnghttp2.a
+$(BUILD)/fuzz/grpc_fuzz: tests/fuzz/grpc_fuzz.c kv/grpc.c kv/grpc_call.c kv/grpc_stats.c kv/grpc_local.c \
+		kv/grpc.h kv/tport.c kv/grpc_int.h lib/asan.h lib/ev.c lib/log.c $(BUILD)/fuzz/libnghttp2.a
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -I$(BUILD)/musl/include -o $@ tests/fuzz/grpc_fuzz.c \
-		kv/grpc_stats.c kv/grpc_local.c kv/tport.c lib/ev.c lib/log.c $(BUILD)/fuzz/libnghttp2.a
+		kv/grpc_call.c kv/grpc_stats.c kv/grpc_local.c kv/tport.c lib/ev.c lib/log.c \
+		$(BUILD)/fuzz/libnghttp2.a
 fuzz-grpc: $(BUILD)/fuzz/grpc_fuzz
 	@mkdir -p $(BUILD)/fuzz/corpus/grpc
 	$< -max_total_time=$(FUZZ_TIME) -max_len=8192 -artifact_prefix=$(BUILD)/fuzz/grpc- \

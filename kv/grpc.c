@@ -7,8 +7,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdbool.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,150 +43,7 @@ static int buf_append(uint8_t **b, size_t *len, size_t *cap, const void *p, size
 	return 0;
 }
 
-/* ---- calls ----
- * A connection's call, once ended, is kept (up to SPARE_MAX, with its buffers when they
- * are small) for the next one: at a few requests per loop turn, malloc would otherwise
- * hand back and map again the same pages turn after turn. Under AddressSanitizer a kept
- * call is poisoned but for its link, so a stale pointer to it is still reported. */
-#define SPARE_MAX 256
-#define SPARE_BUF_MAX ((size_t)16 << 10)
-
-#if defined(__SANITIZE_ADDRESS__)
-#define GRPC_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define GRPC_ASAN 1
-#endif
-#endif
-#ifdef GRPC_ASAN
-#include <sanitizer/asan_interface.h>
-#define POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
-#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
-#else
-#define POISON(p, n) ((void)(p), (void)(n))
-#define UNPOISON(p, n) ((void)(p), (void)(n))
-#endif
-
-/* A zeroed call for a connection of s: a spare one, its buffers kept, or a new one. */
-static struct grpc_call *call_new(struct grpc_server *s)
-{
-	struct grpc_call *call = s->spare;
-
-	if (!call)
-		return calloc(1, sizeof(*call));
-	UNPOISON(call, sizeof(*call));
-	s->spare = call->next;
-	s->n_spare--;
-	uint8_t *in = call->in, *out = call->out;
-	size_t in_cap = call->in_cap, out_cap = call->out_cap;
-	memset(call, 0, sizeof(*call));
-	call->in = in;
-	call->in_cap = in_cap;
-	call->out = out;
-	call->out_cap = out_cap;
-	return call;
-}
-
-/* Keeps call (its headers and message freed) as a spare if there is room: true if so. */
-static bool call_keep(struct grpc_server *s, struct grpc_call *call)
-{
-	if (s->n_spare >= SPARE_MAX)
-		return false;
-	if (call->in_cap > SPARE_BUF_MAX) {
-		free(call->in);
-		call->in = NULL;
-		call->in_cap = 0;
-	}
-	if (call->out_cap > SPARE_BUF_MAX) {
-		free(call->out);
-		call->out = NULL;
-		call->out_cap = 0;
-	}
-	call->next = s->spare;
-	s->spare = call;
-	s->n_spare++;
-	POISON(call, offsetof(struct grpc_call, next));
-	POISON(&call->next + 1, sizeof(*call) - offsetof(struct grpc_call, next) - sizeof(call->next));
-	return true;
-}
-
-static void spares_free(struct grpc_server *s)
-{
-	while (s->spare) {
-		struct grpc_call *call = s->spare;
-		UNPOISON(call, sizeof(*call));
-		s->spare = call->next;
-		free(call->in);
-		free(call->out);
-		free(call);
-	}
-	s->n_spare = 0;
-}
-
-void grpc_call_free(struct grpc_call *call)
-{
-	struct conn *c = call->conn;
-	if (!c)
-		;	/* a local call is on no list */
-	else if (call->prev)
-		call->prev->next = call->next;
-	else
-		c->calls = call->next;
-	if (c && call->next)
-		call->next->prev = call->prev;
-	for (int i = 0; i < call->n_hdrs; i++) {
-		free(call->hdrs[i].name);
-		free(call->hdrs[i].value);
-	}
-	free(call->message);
-	if (c && call_keep(call->srv, call))
-		return;
-	free(call->in);
-	free(call->out);
-	free(call);
-}
-
-/* The call ended without the handler finishing it: tell the handler, once. */
-void grpc_call_gone(struct grpc_call *call)
-{
-	if (!call->finished && call->defer_gone)
-		call->defer_gone(call, call->defer_arg);
-	if (!call->finished && call->m && call->m->on_gone) {
-		call->finished = 1;
-		call->m->on_gone(call, call->ctx);
-	}
-	call->finished = 1;
-}
-
-const char *grpc_call_header(const struct grpc_call *call, const char *name)
-{
-	for (int i = 0; i < call->n_hdrs; i++)
-		if (strcmp(call->hdrs[i].name, name) == 0)
-			return call->hdrs[i].value;
-	return NULL;
-}
-
-void grpc_call_set_data(struct grpc_call *call, void *data)
-{
-	call->data = data;
-}
-
-void *grpc_call_data(const struct grpc_call *call)
-{
-	return call->data;
-}
-
-void *grpc_call_ctx(const struct grpc_call *call)
-{
-	return call->ctx;
-}
-
-void grpc_call_defer(struct grpc_call *call, grpc_defer_gone_fn *gone, void *arg)
-{
-	call->defer_gone = gone;
-	call->defer_arg = arg;
-}
-
+/* ---- calls (their life: grpc_call.c) ---- */
 /* nghttp2 pulls the queued response bytes; with none left it waits (DEFERRED) until
  * grpc_send or grpc_finish resumes it, and after the last one sends the trailers. */
 static nghttp2_ssize read_out(nghttp2_session *h2, int32_t id, uint8_t *buf, size_t len,
@@ -320,7 +175,7 @@ static int on_begin_headers(nghttp2_session *h2, const nghttp2_frame *f, void *u
 	struct conn *c = user;
 	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0;
-	struct grpc_call *call = call_new(c->s);
+	struct grpc_call *call = grpc_call_new(c->s);
 	if (!call)
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	call->conn = c;
@@ -823,7 +678,7 @@ void grpc_server_free(struct grpc_server *s)
 		ev_unwatch(s->loop, s->lfd[i]);
 		close(s->lfd[i]);
 	}
-	spares_free(s);
+	grpc_spares_free(s);
 	free(s->stats);
 	free(s);
 }
@@ -832,14 +687,4 @@ void grpc_server_set_http1(struct grpc_server *s, grpc_http1_fn *fn, void *arg)
 {
 	s->http1 = fn;
 	s->http1_arg = arg;
-}
-
-size_t grpc_call_pending(const struct grpc_call *call)
-{
-	return call->conn ? call->out_len - call->out_off : call->local_pending;
-}
-
-struct ev_loop *grpc_call_loop(const struct grpc_call *call)
-{
-	return call->srv->loop;
 }

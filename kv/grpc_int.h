@@ -93,10 +93,14 @@ struct method_stats {
 	double sum;
 };
 
-/* grpc.c: a call's end as its method sees it (on_gone, the deferred gone) before it is
- * freed, and the freeing (also unlinking it from its connection). */
+/* grpc_call.c: a zeroed call for a connection of s (NULL: out of memory); a call's end as
+ * its method sees it (on_gone, the deferred gone) before it is freed, and the freeing
+ * (also unlinking it from its connection; a connection's call may be kept for the next);
+ * the kept calls freed, with the server. */
+struct grpc_call *grpc_call_new(struct grpc_server *s);
 void grpc_call_gone(struct grpc_call *call);
 void grpc_call_free(struct grpc_call *call);
+void grpc_spares_free(struct grpc_server *s);
 
 /* grpc_stats.c: a call's method started / ended with a status (counters and the latency
  * histogram behind grpc_server_metrics). No-ops for a call without a method. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/asan.h"
 #include "mvcc_int.h"
 
 const char *mvcc_strerror(int code)
@@ -37,23 +38,8 @@ void *mvcc_libc(void *ctx, void *p, size_t size)
 /* Small blocks. A store holds one or two per key: with libc's malloc, each carries a
  * header and is rounded up past it (a 64-byte block takes 80), a fifth of the index. Here
  * a block takes its size rounded up to 16 bytes, and a freed block is the next one of its
- * class. Under AddressSanitizer, a freed block and the unused rest of a chunk are poisoned,
- * so a stale pointer into them is still reported. */
-#if defined(__SANITIZE_ADDRESS__)
-#define MVCC_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MVCC_ASAN 1
-#endif
-#endif
-#ifdef MVCC_ASAN
-#include <sanitizer/asan_interface.h>
-#define POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
-#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
-#else
-#define POISON(p, n) ((void)(p), (void)(n))
-#define UNPOISON(p, n) ((void)(p), (void)(n))
-#endif
+ * class. Under AddressSanitizer, a freed block and the unused rest of a chunk are poisoned
+ * (lib/asan.h). */
 
 static bool slab_fits(const struct mvcc *s, size_t size)
 {
