@@ -151,7 +151,7 @@ $(BUILD)/obj/san/%.o: %.c | $(DEP_STAMPS)
 
 UNIT_TESTS := $(patsubst tests/unit/%_test.c,$(BUILD)/test/unit/%_test,\
                 $(wildcard tests/unit/*/*_test.c))
-UNIT_HELPERS = $(call san_obj,$(filter-out %_test.c,$(wildcard tests/unit/$(1)/*.c)))
+UNIT_HELPERS = $(call san_obj,$(filter-out %_test.c,$(wildcard tests/unit/$(1)/*.c)) tests/unit/transcript.c)
 UNIT_DEPS_image := $(call san_obj,$(IMG_SRCS) $(LIB_SRCS))
 UNIT_DEPS_init  := $(call san_obj,$(filter-out init/main.c,$(INIT_SRCS)) $(NET_SRCS) $(KV_SRCS) $(LIB_SRCS) $(HTTP_SRCS) \
                      tests/unit/image/imgtest.c) $(HOSTDEP_LIBS)

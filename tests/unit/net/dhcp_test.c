@@ -15,7 +15,7 @@
 
 #include "../../../net/dhcp.h"
 #include "../testutil.h"
-#include "transcript.h"
+#include "../transcript.h"
 
 struct harness {
 	struct dhcp_client c;
