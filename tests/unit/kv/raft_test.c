@@ -9,6 +9,8 @@
  *   propose ID DATA | propose-conf ID OP NODE  (OP: add-voter add-learner remove update)
  *   read ID | transfer ID TO
  *   ready ID | deliver [from=ID] [to=ID] | drop [from=ID] [to=ID] | stabilize
+ *   run n=N                                    N rounds of a tick for every member and
+ *                                              stabilize, heartbeats not printed
  *   cut A B | isolate ID | heal | crash ID | restart ID | snapshot ID [keep=N]
  *   status ID | log ID | check
  */
@@ -159,6 +161,28 @@ static void move_msgs(struct ctx *c, const struct tr_args *a, struct tr_out *o, 
 	}
 }
 
+/* Ticks every live member and stabilizes, n times; prints all but heartbeats. */
+static void run_rounds(struct ctx *c, uint64_t n, struct tr_out *o)
+{
+	struct tr_out all = {0};
+
+	tr_printf(&all, "%s", "");
+	c->net.out = &all;
+	for (uint64_t k = 0; k < n; k++) {
+		for (int i = 1; i <= c->net.n; i++)
+			if (c->net.node[i].r) {
+				raft_tick(c->net.node[i].r);
+				rt_observe(&c->net, (uint64_t)i);
+			}
+		rt_stabilize(&c->net, 100);
+	}
+	for (char *save, *l = strtok_r(all.s, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		if (!strstr(l, "MsgHeartbeat"))
+			tr_printf(o, "%s\n", l);
+	free(all.s);
+	c->net.out = o;
+}
+
 static int cmd_propose_conf(struct ctx *c, const struct tr_args *a, uint64_t id,
 			    struct tr_out *o)
 {
@@ -193,6 +217,8 @@ static int command(void *vc, const struct tr_args *a, struct tr_out *o)
 
 	if (strcmp(cmd, "stabilize") == 0) {
 		rt_stabilize(&c->net, 100);
+	} else if (strcmp(cmd, "run") == 0) {
+		run_rounds(c, num(tr_arg(a, "n")), o);
 	} else if (strcmp(cmd, "deliver") == 0 || strcmp(cmd, "drop") == 0) {
 		move_msgs(c, a, o, cmd[1] == 'r');
 	} else if (strcmp(cmd, "heal") == 0) {
@@ -229,7 +255,8 @@ static int command(void *vc, const struct tr_args *a, struct tr_out *o)
 	} else if (strcmp(cmd, "propose-conf") == 0) {
 		return cmd_propose_conf(c, a, id, o);
 	} else if (strcmp(cmd, "read") == 0) {
-		tr_printf(o, "%s ctx=%zu\n", errname(rt_read(&c->net, id)), c->net.nfloor);
+		rc = rt_read(&c->net, id);
+		tr_printf(o, "%s ctx=%zu\n", errname(rc), c->net.nfloor);
 	} else if (strcmp(cmd, "transfer") == 0 && node_arg(c, a, 2)) {
 		tr_printf(o, "%s\n", errname(raft_transfer(r, node_arg(c, a, 2))));
 	} else if (strcmp(cmd, "ready") == 0) {
