@@ -44,6 +44,16 @@
  *                  u64 key revisions, u64 leases. First record of a snapshot.
  *   SNAP_KV (17):  i64 revision, u32 sub-revision, then one change: a key revision held.
  *   SNAP_END (18): u64 key revisions, u64 leases: the snapshot is complete.
+ * The Raft log (kv/rlog.c: DATA_DIR/member/raft/SSSSSSSSSSSSSSSS-IIIIIIIIIIIIIIII.rlog,
+ * segment S whose first entry was to be I) has files of its own kind ("cabinRFT"), of
+ * these records:
+ *   RAFT_STATE (32):  u64 term, u64 vote, u64 commit: the hard state from here on.
+ *   RAFT_SNAP (33):   u64 index, u64 term, u8 reset, 3 zero bytes, u32 n (<= 32), then n
+ *                  times u64 member id and u8 learner (0/1): the entries up to index are
+ *                  covered by a snapshot; reset 1 (a leader's snapshot taken): no entry
+ *                  written before it counts any more.
+ *   RAFT_ENTRY (34):  u64 term, u64 index, u8 type (0 normal, 1 configuration), then its
+ *                  data. An entry replaces any entries from its index on written before.
  * A snapshot is SNAP_META, its SNAP_KVs in (revision, sub) order, one LEASE_GRANT per
  * lease, SNAP_END, then zero bytes up to a multiple of WAL_SNAP_ALIGN (512: `etcdctl
  * snapshot save` takes a file whose size is not that plus its 32-byte digest for a
@@ -81,6 +91,7 @@ const char *wal_strerror(int code);
 #define WAL_SNAP_ALIGN 512
 #define WAL_MAGIC_SEGMENT "cabinWAL"
 #define WAL_MAGIC_SNAPSHOT "cabinSNP"
+#define WAL_MAGIC_RAFT "cabinRFT"
 
 enum wal_type {
 	WAL_SEGMENT = 1,
@@ -91,6 +102,9 @@ enum wal_type {
 	WAL_SNAP_META = 16,
 	WAL_SNAP_KV = 17,
 	WAL_SNAP_END = 18,
+	WAL_RAFT_STATE = 32,
+	WAL_RAFT_SNAP = 33,
+	WAL_RAFT_ENTRY = 34,
 };
 
 /* ---- CRC-32C (Castagnoli), slice-by-8 (kv/wal_crc.c) ----------------------------------- */
@@ -138,6 +152,14 @@ int wal_put_snap_meta(struct wal_buf *b, int64_t rev, int64_t compacted, uint64_
 		      uint64_t nkv, uint64_t nlease);
 int wal_put_snap_kv(struct wal_buf *b, int64_t rev, uint32_t sub, const struct wal_change *c);
 int wal_put_snap_end(struct wal_buf *b, uint64_t nkv, uint64_t nlease);
+int wal_put_raft_state(struct wal_buf *b, uint64_t term, uint64_t vote, uint64_t commit);
+/* n at most WAL_RAFT_MEMBERS_MAX (else -EINVAL). */
+#define WAL_RAFT_MEMBERS_MAX 32
+int wal_put_raft_snap(struct wal_buf *b, uint64_t index, uint64_t term, bool reset,
+		      uint32_t n, const uint64_t *ids, const uint8_t *learner);
+/* len below 4 GiB - 64 (else -EINVAL). */
+int wal_put_raft_entry(struct wal_buf *b, uint64_t term, uint64_t index, uint8_t type,
+		       const uint8_t *data, size_t len);
 
 /* A REV record is built change by change: begin notes where it starts in *mark, add
  * appends a change, end seals it (length, count, checksums), cancel drops it. begin and
@@ -162,6 +184,11 @@ struct wal_rec {
 		struct { int64_t rev, compacted; uint64_t next_seq, nkv, nlease; } meta;
 		struct { int64_t rev; uint32_t sub; struct wal_change c; } kv;
 		struct { uint64_t nkv, nlease; } end;
+		struct { uint64_t term, vote, commit; } rstate;
+		struct { uint64_t index, term; bool reset; uint32_t n;
+			 const uint8_t *members; } rsnap;	/* n * (u64 id, u8 learner) */
+		struct { uint64_t term, index; uint8_t type; uint32_t len;
+			 const uint8_t *data; } rent;
 	} u;
 };
 

@@ -371,6 +371,54 @@ void wal_rev_cancel(struct wal_buf *b, size_t mark)
 	b->len = mark;
 }
 
+int wal_put_raft_state(struct wal_buf *b, uint64_t term, uint64_t vote, uint64_t commit)
+{
+	uint8_t p[24];
+
+	put64(p, term);
+	put64(p + 8, vote);
+	put64(p + 16, commit);
+	return put_rec(b, WAL_RAFT_STATE, p, sizeof(p));
+}
+
+int wal_put_raft_snap(struct wal_buf *b, uint64_t index, uint64_t term, bool reset,
+		      uint32_t n, const uint64_t *ids, const uint8_t *learner)
+{
+	uint8_t p[24 + 9 * WAL_RAFT_MEMBERS_MAX] = {0};
+
+	if (n > WAL_RAFT_MEMBERS_MAX)
+		return -EINVAL;
+	put64(p, index);
+	put64(p + 8, term);
+	p[16] = reset;
+	put32(p + 20, n);
+	for (uint32_t i = 0; i < n; i++) {
+		put64(p + 24 + 9 * i, ids[i]);
+		p[32 + 9 * i] = learner[i] ? 1 : 0;
+	}
+	return put_rec(b, WAL_RAFT_SNAP, p, 24 + 9 * (size_t)n);
+}
+
+int wal_put_raft_entry(struct wal_buf *b, uint64_t term, uint64_t index, uint8_t type,
+		       const uint8_t *data, size_t len)
+{
+	size_t mark;
+
+	if (len > UINT32_MAX - 64)
+		return -EINVAL;
+	if (rec_begin(b, WAL_RAFT_ENTRY, 17 + len, &mark))
+		return -ENOMEM;
+	uint8_t *p = b->p + b->len;
+	put64(p, term);
+	put64(p + 8, index);
+	p[16] = type;
+	if (len)
+		memcpy(p + 17, data, len);
+	b->len += 17 + len;
+	rec_end(b, mark);
+	return 0;
+}
+
 /* ---- reading ---------------------------------------------------------------------------- */
 
 int wal_iter_init(struct wal_iter *it, const uint8_t *p, size_t len, const char magic[8],
@@ -382,7 +430,8 @@ int wal_iter_init(struct wal_iter *it, const uint8_t *p, size_t len, const char 
 	it->p = p;
 	it->len = len;
 	it->tail = tail;
-	it->zeros_end = memcmp(magic, WAL_MAGIC_SEGMENT, 8) == 0;
+	it->zeros_end = memcmp(magic, WAL_MAGIC_SEGMENT, 8) == 0 ||
+			memcmp(magic, WAL_MAGIC_RAFT, 8) == 0;
 	if (len < WAL_FILE_HEADER) {
 		*why = "the file is shorter than its header";
 		return tail ? WAL_ETORN : WAL_ECORRUPT;
@@ -496,6 +545,58 @@ static int parse_kv(struct wal_rec *r, const uint8_t *p, size_t n, const char **
 	return 0;
 }
 
+static int parse_raft(struct wal_rec *r, const uint8_t *p, size_t n, const char **why)
+{
+	switch (r->type) {
+	case WAL_RAFT_STATE:
+		if (n != 24)
+			break;
+		r->u.rstate.term = get64(p);
+		r->u.rstate.vote = get64(p + 8);
+		r->u.rstate.commit = get64(p + 16);
+		return 0;
+	case WAL_RAFT_SNAP:
+		if (n < 24)
+			break;
+		r->u.rsnap.index = get64(p);
+		r->u.rsnap.term = get64(p + 8);
+		r->u.rsnap.reset = p[16];
+		r->u.rsnap.n = get32(p + 20);
+		r->u.rsnap.members = p + 24;
+		if (r->u.rsnap.n > WAL_RAFT_MEMBERS_MAX || n != 24 + 9 * (size_t)r->u.rsnap.n)
+			break;
+		if (p[16] > 1 || p[17] || p[18] || p[19]) {
+			*why = "RAFT_SNAP record: bad reset flag or reserved bytes";
+			return WAL_ECORRUPT;
+		}
+		for (uint32_t i = 0; i < r->u.rsnap.n; i++)
+			if (p[32 + 9 * i] > 1) {
+				*why = "RAFT_SNAP record: a learner flag is neither 0 nor 1";
+				return WAL_ECORRUPT;
+			}
+		if ((r->u.rsnap.index == 0) != (r->u.rsnap.term == 0)) {
+			*why = "RAFT_SNAP record: index and term must both be 0 or neither";
+			return WAL_ECORRUPT;
+		}
+		return 0;
+	default: /* WAL_RAFT_ENTRY */
+		if (n < 17)
+			break;
+		r->u.rent.term = get64(p);
+		r->u.rent.index = get64(p + 8);
+		r->u.rent.type = p[16];
+		r->u.rent.len = (uint32_t)(n - 17);
+		r->u.rent.data = p + 17;
+		if (r->u.rent.type > 1 || !r->u.rent.index || !r->u.rent.term) {
+			*why = "RAFT_ENTRY record: bad type, or index or term 0";
+			return WAL_ECORRUPT;
+		}
+		return 0;
+	}
+	*why = "record length does not fit its type";
+	return WAL_ECORRUPT;
+}
+
 /* The payload of a record whose checksums hold. */
 static int parse(struct wal_rec *r, const uint8_t *p, size_t n, const char **why)
 {
@@ -509,6 +610,10 @@ static int parse(struct wal_rec *r, const uint8_t *p, size_t n, const char **why
 		return parse_rev(r, p, n, why);
 	case WAL_SNAP_KV:
 		return parse_kv(r, p, n, why);
+	case WAL_RAFT_STATE:
+	case WAL_RAFT_SNAP:
+	case WAL_RAFT_ENTRY:
+		return parse_raft(r, p, n, why);
 	case WAL_SEGMENT:
 	case WAL_COMPACT:
 	case WAL_LEASE_GRANT:

@@ -16,93 +16,6 @@
 #include "../lib/log.h"
 #include "wal_file.h"
 
-/* A file of the log: its two numbers from the name. */
-struct wal_name {
-	uint64_t seq;
-	int64_t rev;
-};
-
-/* ---- small file helpers ------------------------------------------------------------------ */
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
-{
-	while (n) {
-		ssize_t w = pwrite(fd, p, n, (off_t)off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		if (w == 0)
-			return -EIO;
-		p += w;
-		n -= (size_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
-}
-
-/* Writes zeros at [from, to) of fd, as far as it can: returns where they end. */
-static uint64_t write_zeros(int fd, uint64_t from, uint64_t to)
-{
-	static uint8_t zeros[64 << 10];	/* bss: never written, no bytes in the binary */
-
-	while (from < to) {
-		size_t n = to - from < sizeof(zeros) ? (size_t)(to - from) : sizeof(zeros);
-		ssize_t w = pwrite(fd, zeros, n, (off_t)from);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		from += (uint64_t)w;
-	}
-	return from;
-}
-
-/* Maps a file read-only (an empty one as an empty buffer). Returns 0 or -errno. */
-static int map_file(const char *path, const uint8_t **p, size_t *len)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
-	void *m;
-
-	if (fd < 0)
-		return -errno;
-	*p = (const uint8_t *)"";
-	*len = 0;
-	if (fstat(fd, &st) < 0)
-		rc = -errno;
-	else if (st.st_size > 0) {
-		m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (m == MAP_FAILED)
-			rc = -errno;
-		else {
-			*p = m;
-			*len = (size_t)st.st_size;
-		}
-	}
-	close(fd);
-	return rc;
-}
-
-static void unmap_file(const uint8_t *p, size_t len)
-{
-	if (len)
-		munmap((void *)p, len);
-}
-
-
 static void seg_path(const struct wal *w, uint64_t seq, int64_t rev, char *out)
 {
 	snprintf(out, WAL_PATH, "%s/%016llx-%016llx.wal", w->waldir, (unsigned long long)seq,
@@ -113,69 +26,6 @@ static void snap_path(const struct wal *w, uint64_t seq, int64_t rev, char *out)
 {
 	snprintf(out, WAL_PATH, "%s/%016llx-%016llx.snap", w->snapdir, (unsigned long long)seq,
 		 (unsigned long long)rev);
-}
-
-/* "SSSSSSSSSSSSSSSS-RRRRRRRRRRRRRRRR<suffix>" in lower-case hex. Returns 0 or -1. */
-static int parse_name(const char *name, const char *suffix, struct wal_name *out)
-{
-	size_t sl = strlen(suffix);
-
-	if (strlen(name) != 33 + sl || name[16] != '-' || strcmp(name + 33, suffix) != 0)
-		return -1;
-	for (int i = 0; i < 33; i++)
-		if (i != 16 && !((name[i] >= '0' && name[i] <= '9') ||
-				 (name[i] >= 'a' && name[i] <= 'f')))
-			return -1;
-	out->seq = strtoull(name, NULL, 16);
-	out->rev = (int64_t)strtoull(name + 17, NULL, 16);
-	return 0;
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-	const struct wal_name *x = a, *y = b;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/* The files of dir named as suffix wants, in number order; leftover temporary files
- * (".tmp": a write that never finished) are removed on the way. Returns the count, or
- * -errno. *out is the caller's to free. */
-static long list_dir(const char *dir, const char *suffix, struct wal_name **out)
-{
-	DIR *d = opendir(dir);
-	struct wal_name *v = NULL, *nv;
-	size_t n = 0, cap = 0;
-	struct dirent *e;
-
-	*out = NULL;
-	if (!d)
-		return -errno;
-	while ((e = readdir(d))) {
-		size_t len = strlen(e->d_name);
-		struct wal_name nm;
-		if (len > 4 && strcmp(e->d_name + len - 4, ".tmp") == 0) {
-			unlinkat(dirfd(d), e->d_name, 0);
-			continue;
-		}
-		if (parse_name(e->d_name, suffix, &nm))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			nv = realloc(v, cap * sizeof(*v));
-			if (!nv) {
-				free(v);
-				closedir(d);
-				return -ENOMEM;
-			}
-			v = nv;
-		}
-		v[n++] = nm;
-	}
-	closedir(d);
-	if (n)
-		qsort(v, n, sizeof(*v), name_cmp);
-	*out = v;
-	return (long)n;
 }
 
 /* ---- segments ------------------------------------------------------------------------------ */
@@ -196,11 +46,11 @@ static int seg_create(struct wal *w, uint64_t seq, int64_t rev)
 		rc = -ENOMEM;
 	else if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
 		rc = -errno;
-	else if (!(rc = write_all(fd, b.p, b.len, 0)) && fdatasync(fd) < 0)
+	else if (!(rc = wal_write_all(fd, b.p, b.len, 0)) && fdatasync(fd) < 0)
 		rc = -errno;
 	if (!rc && rename(tmp, path) < 0)
 		rc = -errno;
-	if (!rc && (rc = fsync_dir(w->waldir)) < 0)
+	if (!rc && (rc = wal_fsync_dir(w->waldir)) < 0)
 		unlink(path);	/* not known to be there after a crash: do not build on it */
 	if (rc && fd >= 0) {
 		close(fd);
@@ -238,11 +88,11 @@ int wal_sync(struct wal *w, int64_t rev)
 
 	if (w->pend.len) {
 		uint64_t end = w->off + w->pend.len;
-		rc = write_all(w->fd, w->pend.p, w->pend.len, w->off);
+		rc = wal_write_all(w->fd, w->pend.p, w->pend.len, w->off);
 		/* room for the next records, written before it is needed: then an fdatasync
 		 * writes their data alone, not the file's size and new blocks with it */
 		if (!rc && end > w->filled)
-			w->filled = write_zeros(w->fd, end, (end / WAL_AHEAD + 1) * WAL_AHEAD);
+			w->filled = wal_write_zeros(w->fd, end, (end / WAL_AHEAD + 1) * WAL_AHEAD);
 		if (!rc && fdatasync(w->fd) < 0)
 			rc = -errno;
 		if (rc) {
@@ -274,7 +124,7 @@ static void prune(struct wal *w, uint64_t seq, const char *keep)
 {
 	char path[WAL_PATH];
 	struct wal_name *v;
-	long n = list_dir(w->snapdir, ".snap", &v);
+	long n = wal_list_dir(w->snapdir, ".snap", &v);
 
 	for (long i = 0; i < n; i++) {
 		snap_path(w, v[i].seq, v[i].rev, path);
@@ -282,15 +132,15 @@ static void prune(struct wal *w, uint64_t seq, const char *keep)
 			log_warn("kv: %s", path);
 	}
 	free(v);
-	n = list_dir(w->waldir, ".wal", &v);
+	n = wal_list_dir(w->waldir, ".wal", &v);
 	for (long i = 0; i < n && v[i].seq < seq; i++) {
 		seg_path(w, v[i].seq, v[i].rev, path);
 		if (unlink(path) < 0)
 			log_warn("kv: %s", path);
 	}
 	free(v);
-	fsync_dir(w->snapdir);
-	fsync_dir(w->waldir);
+	wal_fsync_dir(w->snapdir);
+	wal_fsync_dir(w->waldir);
 }
 
 
@@ -388,7 +238,7 @@ static int job_complete(struct wal *w, struct mvcc *s)
 	if (!rc && rename(j->tmp, j->path) < 0)
 		rc = -errno;
 	if (!rc)
-		rc = fsync_dir(w->snapdir);	/* else it may or may not survive a crash */
+		rc = wal_fsync_dir(w->snapdir);	/* else it may or may not survive a crash */
 	if (rc)
 		return rc;
 	prune(w, j->seq, j->path);
@@ -415,7 +265,7 @@ int wal_snapshot_step(struct wal *w, struct mvcc *s, size_t budget)
 		if (more < 0)
 			rc = more;
 		else
-			rc = write_all(j->fd, j->b.p, j->b.len, j->off);
+			rc = wal_write_all(j->fd, j->b.p, j->b.len, j->off);
 		if (!rc && j->noted)	/* the records only: not the padding after the last */
 			j->noted = wal_each_place(j->b.p, j->b.len - (more ? 0 : j->sw.pad),
 						  j->off ? 0 : WAL_FILE_HEADER, j->off,
@@ -510,7 +360,7 @@ static int file_err(int rc, const char *path, const uint8_t *p, size_t len, size
 static int make_dir(const char *path, const char *parent)
 {
 	if (mkdir(path, 0700) == 0)
-		return fsync_dir(parent);
+		return wal_fsync_dir(parent);
 	return errno == EEXIST ? 0 : -errno;
 }
 
@@ -542,7 +392,7 @@ static int load_snapshot(struct wal *w, struct mvcc *s, struct wal_leases *l, ui
 	const uint8_t *p;
 	const char *why = "";
 	size_t len, off, slot;
-	long n = list_dir(w->snapdir, ".snap", &v);
+	long n = wal_list_dir(w->snapdir, ".snap", &v);
 	int rc;
 
 	*next_seq = 0;
@@ -555,7 +405,7 @@ static int load_snapshot(struct wal *w, struct mvcc *s, struct wal_leases *l, ui
 	snap_path(w, v[n - 1].seq, v[n - 1].rev, path);
 	rc = wal_open_slot(w, path, O_RDONLY, v[n - 1].seq, &slot);
 	if (!rc)
-		rc = map_file(path, &p, &len);
+		rc = wal_map_file(path, &p, &len);
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		free(v);
@@ -571,7 +421,7 @@ static int load_snapshot(struct wal *w, struct mvcc *s, struct wal_leases *l, ui
 			 "revision %lld)", path, (unsigned long long)r.next_seq, (long long)r.rev);
 		rc = WAL_ECORRUPT;
 	}
-	unmap_file(p, len);
+	wal_unmap_file(p, len);
 	if (!rc) {
 		snprintf(w->snap_file, sizeof(w->snap_file), "%s", path);
 		w->st.snap_size = len;
@@ -632,7 +482,7 @@ static int replay_one(struct wal *w, const struct wal_name *nm, bool last, struc
 	seg_path(w, nm->seq, nm->rev, path);
 	rc = wal_open_slot(w, path, last ? O_RDWR : O_RDONLY, nm->seq, &slot);
 	if (!rc)
-		rc = map_file(path, &p, &len);
+		rc = wal_map_file(path, &p, &len);
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		return rc;
@@ -648,7 +498,7 @@ static int replay_one(struct wal *w, const struct wal_name *nm, bool last, struc
 			 (long long)r.seg_rev);
 		rc = WAL_ECORRUPT;
 	}
-	unmap_file(p, len);
+	wal_unmap_file(p, len);
 	if (rc || !last)
 		return rc;
 	w->seq = nm->seq;
@@ -669,7 +519,7 @@ static int replay_all(struct wal *w, uint64_t next_seq, bool have_snap, struct m
 {
 	char path[WAL_PATH];
 	struct wal_name *v;
-	long n = list_dir(w->waldir, ".wal", &v), i = 0;
+	long n = wal_list_dir(w->waldir, ".wal", &v), i = 0;
 	int rc = 0;
 
 	if (n < 0) {

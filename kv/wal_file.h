@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "wal.h"
+#include "wal_io.h"
 
 #define WAL_PATH 512
 #define SNAP_CHUNK ((size_t)1 << 20)

@@ -83,7 +83,7 @@ static int apply(struct mvcc *s, struct wal_leases *l, const struct wal_rec *rec
 		*why = "a second SEGMENT record in one segment";
 		return WAL_ECORRUPT;
 	default:
-		*why = "a snapshot record in a segment";
+		*why = "a snapshot or Raft record in a store segment";
 		return WAL_ECORRUPT;
 	}
 }
