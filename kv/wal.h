@@ -40,6 +40,11 @@
  *   COMPACT (3):   i64 revision compacted to.
  *   LEASE_GRANT (4):  i64 id, i64 TTL in seconds.
  *   LEASE_REVOKE (5): i64 id.
+ *   APPLIED (6):   u64 Raft index: the records before it hold the effects of every Raft
+ *                  entry up to it. A batch of entries applied ends with one, so at start-up
+ *                  the last segment is cut after its last APPLIED record: what follows it
+ *                  is a batch a crash cut short, and Raft applies it again. In a snapshot
+ *                  it follows SNAP_META.
  *   SNAP_META (16):   i64 revision, i64 compacted revision, u64 first segment not covered,
  *                  u64 key revisions, u64 leases. First record of a snapshot.
  *   SNAP_KV (17):  i64 revision, u32 sub-revision, then one change: a key revision held.
@@ -99,6 +104,7 @@ enum wal_type {
 	WAL_COMPACT = 3,
 	WAL_LEASE_GRANT = 4,
 	WAL_LEASE_REVOKE = 5,
+	WAL_APPLIED = 6,
 	WAL_SNAP_META = 16,
 	WAL_SNAP_KV = 17,
 	WAL_SNAP_END = 18,
@@ -148,6 +154,7 @@ int wal_put_segment(struct wal_buf *b, uint64_t seq, int64_t rev);
 int wal_put_compact(struct wal_buf *b, int64_t rev);
 int wal_put_lease_grant(struct wal_buf *b, int64_t id, int64_t ttl);
 int wal_put_lease_revoke(struct wal_buf *b, int64_t id);
+int wal_put_applied(struct wal_buf *b, uint64_t index);
 int wal_put_snap_meta(struct wal_buf *b, int64_t rev, int64_t compacted, uint64_t next_seq,
 		      uint64_t nkv, uint64_t nlease);
 int wal_put_snap_kv(struct wal_buf *b, int64_t rev, uint32_t sub, const struct wal_change *c);
@@ -180,6 +187,7 @@ struct wal_rec {
 		struct { uint64_t seq; int64_t rev; } seg;
 		struct { int64_t rev; uint32_t n; const uint8_t *p, *end; } rev;  /* changes */
 		int64_t compact;
+		uint64_t applied;
 		struct { int64_t id, ttl; } lease;	/* a revoke has ttl 0 */
 		struct { int64_t rev, compacted; uint64_t next_seq, nkv, nlease; } meta;
 		struct { int64_t rev; uint32_t sub; struct wal_change c; } kv;
@@ -214,6 +222,10 @@ int wal_iter_init(struct wal_iter *it, const uint8_t *p, size_t len, const char 
  * type) at it->off, with *why saying what is wrong. Every length and count in the record is
  * checked against its bounds before it is returned. */
 int wal_next(struct wal_iter *it, struct wal_rec *r, const char **why);
+/* Where a batch of the segment p[0, len) a crash may have cut short begins: returns true
+ * with *end the end of its last APPLIED record, or false (none) with *end the end of its
+ * SEGMENT record (0 if it has none). Reads as far as its records are whole. */
+bool wal_scan_applied(const uint8_t *p, size_t len, size_t *end);
 /* The next change of a REV record: call with *p = r->u.rev.p and end = r->u.rev.end while
  * n changes remain (wal_next checked that they are there). Sub-revisions: one per change,
  * c->sweep for a sweep. */
@@ -255,6 +267,7 @@ struct wal_snap_writer {
 	int64_t rev, compacted;	/* the store's when it started */
 	size_t limit;		/* and its key revisions then: the ones written */
 	uint64_t next_seq;
+	uint64_t applied;	/* the Raft index the store is at */
 	int stage;
 	size_t i;
 	uint64_t nkv, nlease;
@@ -265,7 +278,7 @@ struct wal_snap_writer {
  * after this are not in it, so the writing may be spread over time, as long as s is not
  * compacted meanwhile) with the leases of l (which must not change until it is done). */
 void wal_snap_start(struct wal_snap_writer *w, struct mvcc *s, const struct wal_leases *l,
-		    uint64_t next_seq);
+		    uint64_t next_seq, uint64_t applied);
 /* Appends the next records of the snapshot (the file header first) to b until b holds at
  * least chunk bytes. Returns 1 if more is to come, 0 when the snapshot is complete,
  * -ENOMEM (b as before the record that failed; call again to retry). */
@@ -278,6 +291,7 @@ struct wal_replay {
 	size_t end;		/* bytes of whole good records, file header included */
 	bool torn;		/* a torn tail starts at end: *why says what */
 	size_t records;		/* records applied, SEGMENT excluded */
+	uint64_t applied;	/* the last APPLIED record's index (0: none) */
 	bool has_seg;		/* the SEGMENT record was read */
 	/* snapshots only */
 	int64_t rev, compacted;
@@ -344,6 +358,10 @@ int wal_snapshot_step(struct wal *w, struct mvcc *s, size_t budget);
 bool wal_snapshot_busy(const struct wal *w);
 void wal_snapshot_drop(struct wal *w);
 void wal_get_stats(const struct wal *w, struct wal_stats *out);
+/* The Raft index the store came back at (the last APPLIED record read; 0: none), and the
+ * one it is at now, for the snapshots to come (the caller tells). */
+uint64_t wal_applied(const struct wal *w);
+void wal_set_applied(struct wal *w, uint64_t index);
 /* A new read-only descriptor of the newest snapshot file, with its size. Returns the
  * descriptor (the caller's), -ENOENT if there is none, or -errno. */
 int wal_snapshot_open(struct wal *w, uint64_t *size);

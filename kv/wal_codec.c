@@ -178,6 +178,14 @@ int wal_put_lease_revoke(struct wal_buf *b, int64_t id)
 	return put_rec(b, WAL_LEASE_REVOKE, p, sizeof(p));
 }
 
+int wal_put_applied(struct wal_buf *b, uint64_t index)
+{
+	uint8_t p[8];
+
+	put64(p, index);
+	return put_rec(b, WAL_APPLIED, p, sizeof(p));
+}
+
 int wal_put_snap_meta(struct wal_buf *b, int64_t rev, int64_t compacted, uint64_t next_seq,
 		      uint64_t nkv, uint64_t nlease)
 {
@@ -601,7 +609,7 @@ static int parse_raft(struct wal_rec *r, const uint8_t *p, size_t n, const char 
 static int parse(struct wal_rec *r, const uint8_t *p, size_t n, const char **why)
 {
 	static const size_t fixed[] = {
-		[WAL_SEGMENT] = 16, [WAL_COMPACT] = 8, [WAL_LEASE_GRANT] = 16,
+		[WAL_SEGMENT] = 16, [WAL_COMPACT] = 8, [WAL_LEASE_GRANT] = 16, [WAL_APPLIED] = 8,
 		[WAL_LEASE_REVOKE] = 8, [WAL_SNAP_META] = 40, [WAL_SNAP_END] = 16,
 	};
 
@@ -616,6 +624,7 @@ static int parse(struct wal_rec *r, const uint8_t *p, size_t n, const char **why
 		return parse_raft(r, p, n, why);
 	case WAL_SEGMENT:
 	case WAL_COMPACT:
+	case WAL_APPLIED:
 	case WAL_LEASE_GRANT:
 	case WAL_LEASE_REVOKE:
 	case WAL_SNAP_META:
@@ -636,6 +645,9 @@ static int parse(struct wal_rec *r, const uint8_t *p, size_t n, const char **why
 		break;
 	case WAL_COMPACT:
 		r->u.compact = (int64_t)get64(p);
+		break;
+	case WAL_APPLIED:
+		r->u.applied = get64(p);
 		break;
 	case WAL_LEASE_GRANT:
 		r->u.lease.ttl = (int64_t)get64(p + 8);
@@ -694,4 +706,25 @@ int wal_next(struct wal_iter *it, struct wal_rec *r, const char **why)
 		return rc;
 	it->off += r->len;
 	return 1;
+}
+
+bool wal_scan_applied(const uint8_t *p, size_t len, size_t *end)
+{
+	struct wal_iter it;
+	struct wal_rec r;
+	const char *why;
+	bool found = false;
+
+	*end = 0;
+	if (wal_iter_init(&it, p, len, WAL_MAGIC_SEGMENT, true, &why))
+		return false;
+	while (wal_next(&it, &r, &why) == 1) {
+		if (r.type == WAL_SEGMENT && !found && !*end)
+			*end = it.off;
+		if (r.type == WAL_APPLIED) {
+			*end = it.off;
+			found = true;
+		}
+	}
+	return found;
 }

@@ -218,7 +218,7 @@ int wal_snapshot_begin(struct wal *w, struct mvcc *s, const struct wal_leases *l
 		return rc;
 	}
 	wal_buf_init(&j->b, NULL);
-	wal_snap_start(&j->sw, s, &j->leases, j->seq);
+	wal_snap_start(&j->sw, s, &j->leases, j->seq, w->applied_now);
 	w->job = j;
 	return 0;
 }
@@ -311,6 +311,16 @@ int wal_snapshot_open(struct wal *w, uint64_t *size)
 	}
 	*size = (uint64_t)st.st_size;
 	return fd;
+}
+
+uint64_t wal_applied(const struct wal *w)
+{
+	return w->applied;
+}
+
+void wal_set_applied(struct wal *w, uint64_t index)
+{
+	w->applied_now = index;
 }
 
 void wal_get_stats(const struct wal *w, struct wal_stats *out)
@@ -428,6 +438,7 @@ static int load_snapshot(struct wal *w, struct mvcc *s, struct wal_leases *l, ui
 	}
 	*next_seq = r.next_seq;
 	w->st.snap_rev = r.rev;
+	w->applied = w->applied_now = r.applied;
 	for (long i = 0; !rc && i < n - 1; i++) {	/* superseded: a prune cut short */
 		snap_path(w, v[i].seq, v[i].rev, path);
 		unlink(path);
@@ -487,9 +498,27 @@ static int replay_one(struct wal *w, const struct wal_name *nm, bool last, struc
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		return rc;
 	}
+	/* Raft applies a batch again after a crash cut it short: so it must not be half
+	 * here. The last segment ends at its last APPLIED record (at its SEGMENT record if it
+	 * has none yet, once any APPLIED record was read); what follows is cut. */
+	size_t use = len, lim;
+	bool cut = false;
+	if (last && (wal_scan_applied(p, len, &lim) || w->applied) && lim && lim < len) {
+		for (size_t i = lim; i < len && !cut; i++)
+			cut = p[i] != 0;
+		if (cut)
+			use = lim;
+	}
 	mvcc_restore_in_place(s, p, len, wal_loc_of(slot, 0));
-	rc = wal_replay_segment(p, len, last, s, l, &r, &off, &why);
+	rc = wal_replay_segment(p, use, last, s, l, &r, &off, &why);
 	mvcc_restore_in_place(s, NULL, 0, 0);
+	if (!rc && r.applied)
+		w->applied = w->applied_now = r.applied;
+	if (!rc && cut && !r.torn) {
+		r.torn = true;
+		r.end = use;
+		why = "writes after the last APPLIED record: a batch cut short";
+	}
 	if (rc)
 		file_err(rc, path, p, len, off, why, err, errlen);
 	else if (r.has_seg && (r.seq != nm->seq || r.seg_rev != nm->rev)) {

@@ -79,6 +79,13 @@ static int apply(struct mvcc *s, struct wal_leases *l, const struct wal_rec *rec
 	case WAL_LEASE_REVOKE:
 		wal_leases_del(l, rec->u.lease.id);
 		return 0;
+	case WAL_APPLIED:
+		if (rec->u.applied < r->applied) {
+			*why = "an APPLIED record goes back";
+			return WAL_ECORRUPT;
+		}
+		r->applied = rec->u.applied;
+		return 0;
 	case WAL_SEGMENT:
 		*why = "a second SEGMENT record in one segment";
 		return WAL_ECORRUPT;
@@ -179,14 +186,18 @@ static bool snap_continues(const struct wal_rec *meta, const struct wal_rec *rec
 
 /* A record after SNAP_META: key revisions, then leases, then SNAP_END. */
 static int snap_rec(struct mvcc *s, struct wal_leases *l, const struct wal_rec *rec,
-		    const struct wal_rec *meta, uint64_t *nkv, uint64_t *nlease, bool *done,
-		    int64_t *at, uint32_t *sub, const char **why)
+		    const struct wal_rec *meta, struct wal_replay *r, uint64_t *nkv,
+		    uint64_t *nlease, bool *done, int64_t *at, uint32_t *sub, const char **why)
 {
 	int rc;
 
 	if (*done) {
 		*why = "records after SNAP_END";
 		return WAL_ECORRUPT;
+	}
+	if (rec->type == WAL_APPLIED && !*nkv && !*nlease && !*at && !r->applied) {
+		r->applied = rec->u.applied ? rec->u.applied : UINT64_MAX;	/* one, first */
+		return 0;
 	}
 	if (rec->type == WAL_SNAP_KV && !*nlease && *nkv < meta->u.meta.nkv) {
 		if (rec->u.kv.rev > meta->u.meta.rev) {
@@ -259,7 +270,7 @@ int wal_load_snapshot(const uint8_t *p, size_t len, struct mvcc *s, struct wal_l
 	*off = rc ? WAL_FILE_HEADER : it.off;
 	while (rc == 0 && !(done && zero_pad(p + it.off, len - it.off)) &&
 	       (rc = wal_next(&it, &rec, why)) == 1) {
-		rc = snap_rec(s, l, &rec, &meta, &nkv, &nlease, &done, &at, &sub, why);
+		rc = snap_rec(s, l, &rec, &meta, r, &nkv, &nlease, &done, &at, &sub, why);
 		*off = rc ? rec.off : it.off;
 	}
 	if (rc == 0 && !done) {
@@ -271,6 +282,8 @@ int wal_load_snapshot(const uint8_t *p, size_t len, struct mvcc *s, struct wal_l
 		rc = WAL_ECORRUPT;
 		*off = WAL_FILE_HEADER;
 	}
+	if (r->applied == UINT64_MAX)
+		r->applied = 0;	/* an APPLIED record of index 0 */
 	r->end = it.off;
 	return rc;
 }

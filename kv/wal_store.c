@@ -138,9 +138,10 @@ int wal_pull(struct mvcc *s, int64_t *logged, struct wal_buf *b)
 enum { SNAP_HEAD, SNAP_KVS, SNAP_LEASES, SNAP_TAIL, SNAP_PAD, SNAP_DONE };
 
 void wal_snap_start(struct wal_snap_writer *w, struct mvcc *s, const struct wal_leases *l,
-		    uint64_t next_seq)
+		    uint64_t next_seq, uint64_t applied)
 {
 	memset(w, 0, sizeof(*w));
+	w->applied = applied;
 	w->s = s;
 	w->l = l;
 	w->next_seq = next_seq;
@@ -160,7 +161,8 @@ static int snap_step(struct wal_snap_writer *w, struct wal_buf *b)
 	switch (w->stage) {
 	case SNAP_HEAD:
 		if (wal_put_header(b, WAL_MAGIC_SNAPSHOT) ||
-		    wal_put_snap_meta(b, w->rev, w->compacted, w->next_seq, w->limit, w->l->n)) {
+		    wal_put_snap_meta(b, w->rev, w->compacted, w->next_seq, w->limit, w->l->n) ||
+		    wal_put_applied(b, w->applied)) {
 			b->len = mark;
 			return -ENOMEM;
 		}

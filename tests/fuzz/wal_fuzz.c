@@ -73,7 +73,7 @@ static void round_trip(struct mvcc *s, const struct wal_leases *l)
 		wal_buf_free(&b);
 	}
 	wal_buf_init(&b, NULL);
-	wal_snap_start(&w, s, l, 3);
+	wal_snap_start(&w, s, l, 3, 0);
 	CHECK(wal_snap_fill(&w, &b, SIZE_MAX) == 0);
 	CHECK(mvcc_new(NULL, &t) == 0);
 	wal_leases_init(&tl, NULL);

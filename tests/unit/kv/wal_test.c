@@ -319,7 +319,7 @@ static void test_snapshot_round_trip(void)
 		fix_run(&f, 30 + round * 25);
 		wal_buf_init(&snap, NULL);
 		wal_buf_init(&piece, NULL);
-		wal_snap_start(&w, f.s, &f.l, 7);
+		wal_snap_start(&w, f.s, &f.l, 7, 42);
 		do {
 			more = wal_snap_fill(&w, &piece, 100);
 			TU_CHECK(more >= 0);
@@ -330,6 +330,7 @@ static void test_snapshot_round_trip(void)
 		wal_leases_init(&l, NULL);
 		TU_EQ_INT(wal_load_snapshot(snap.p, snap.len, s, &l, &r, &off, &why), 0);
 		TU_EQ_INT(r.next_seq, 7);
+		TU_EQ_INT(r.applied, 42);
 		TU_EQ_INT(r.rev, mvcc_rev(f.s));
 		same_state(f.s, &f.l, s, &l);
 		/* more history on both, through the log */
@@ -624,7 +625,7 @@ static void test_snapshot_damage(void)
 
 	fix_run(&f, 50);
 	wal_buf_init(&snap, NULL);
-	wal_snap_start(&w, f.s, &f.l, 1);
+	wal_snap_start(&w, f.s, &f.l, 1, 0);
 	TU_EQ_INT(wal_snap_fill(&w, &snap, SIZE_MAX), 0);
 	TU_EQ_INT(snap.len % WAL_SNAP_ALIGN, 0);	/* padded */
 	size_t end;
@@ -692,7 +693,7 @@ static void test_fail_nth(void)
 	fix_run(&f, 40);
 	base = mvcct_mem.outstanding;
 	wal_buf_init(&snap, NULL);
-	wal_snap_start(&w, f.s, &f.l, 1);
+	wal_snap_start(&w, f.s, &f.l, 1, 0);
 	TU_EQ_INT(wal_snap_fill(&w, &snap, SIZE_MAX), 0);
 	for (n = 1; n < 10000; n++) {
 		struct mvcc *s = mvcct_new();
@@ -735,7 +736,7 @@ static void test_fail_nth(void)
 		TU_CHECK(rc == 0 || rc == -ENOMEM);
 		TU_CHECK(rc != 0 || logged == mvcc_rev(h));
 		len = b.len;
-		wal_snap_start(&w2, f.s, &f.l, 1);
+		wal_snap_start(&w2, f.s, &f.l, 1, 0);
 		rc = wal_snap_fill(&w2, &b, SIZE_MAX);
 		TU_CHECK(rc == 0 || rc == -ENOMEM);
 		TU_CHECK(b.len >= len);
