@@ -80,6 +80,10 @@ typedef void grpc_local_msg_fn(void *arg, const uint8_t *msg, size_t len);
 typedef void grpc_local_end_fn(void *arg, enum grpc_status status, const char *message);
 struct grpc_call *grpc_local_call(struct grpc_server *s, const char *path,
 				  grpc_local_msg_fn *on_msg, grpc_local_end_fn *on_end, void *arg);
+/* The same for a method not served (no server: no counters, no loop): a Raft entry
+ * applied on a member that no client waits on. arg NULL: the sinks get the call itself. */
+struct grpc_call *grpc_method_call(const struct grpc_method *m, void *ctx,
+				   grpc_local_msg_fn *on_msg, grpc_local_end_fn *on_end, void *arg);
 /* Hands the method one request message, or the client's end of the stream. */
 void grpc_local_deliver(struct grpc_call *call, const uint8_t *msg, size_t len);
 void grpc_local_half_close(struct grpc_call *call);

@@ -144,5 +144,5 @@ size_t grpc_call_pending(const struct grpc_call *call)
 
 struct ev_loop *grpc_call_loop(const struct grpc_call *call)
 {
-	return call->srv->loop;
+	return call->srv ? call->srv->loop : NULL;
 }

@@ -29,6 +29,21 @@ struct grpc_call *grpc_local_call(struct grpc_server *s, const char *path,
 	return call;
 }
 
+struct grpc_call *grpc_method_call(const struct grpc_method *m, void *ctx,
+				   grpc_local_msg_fn *on_msg, grpc_local_end_fn *on_end, void *arg)
+{
+	struct grpc_call *call = calloc(1, sizeof(*call));
+	if (!call)
+		return NULL;
+	call->m = m;
+	call->ctx = ctx;
+	call->local_msg = on_msg;
+	call->local_end = on_end;
+	call->local_arg = arg ? arg : call;
+	snprintf(call->path, sizeof(call->path), "%s", m->path);
+	return call;
+}
+
 void grpc_local_deliver(struct grpc_call *call, const uint8_t *msg, size_t len)
 {
 	if (!call->finished)

@@ -20,7 +20,7 @@ static uint64_t now_ns(void)
 
 void grpc_stats_start(struct grpc_call *call)
 {
-	if (!call->m || !call->srv->stats)
+	if (!call->m || !call->srv || !call->srv->stats)
 		return;
 	call->srv->stats[call->m - call->srv->methods].started++;
 	call->t0_ns = now_ns();
@@ -28,7 +28,7 @@ void grpc_stats_start(struct grpc_call *call)
 
 void grpc_stats_end(struct grpc_call *call, enum grpc_status st)
 {
-	if (!call->m || !call->srv->stats || !call->t0_ns)
+	if (!call->m || !call->srv || !call->srv->stats || !call->t0_ns)
 		return;
 	struct method_stats *ms = &call->srv->stats[call->m - call->srv->methods];
 	double secs = (double)(now_ns() - call->t0_ns) / 1e9;

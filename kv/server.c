@@ -152,6 +152,10 @@ int kv_server_start(struct ev_loop *loop, const struct kv_opts *o, struct kv_ser
 	s->loop = loop;
 	kv_service_set_loop(s->svc, loop);
 	kv_service_attach_wal(s->svc, loop);
+	if ((rc = kv_service_start_raft(s->svc, loop, o, dir, err, errlen)) < 0) {
+		kv_server_stop(s);
+		return rc;
+	}
 	size_t nm;
 	const struct grpc_method *m = kv_service_methods(&nm);
 	s->grpc = grpc_server_new(loop, m, nm, s->svc);

@@ -136,14 +136,18 @@ static void status(struct grpc_call *call, const uint8_t *msg, size_t len, void 
 	svc_arena_init(&a);
 	if (svc_decode(call, KVM_EMPTY, msg, len, &req, &a) == 0) {
 		struct mvcc_stats st;
+		struct raft_status rs;
 		mvcc_stats(svc->store, &st);
+		svc_raft_status(svc, &rs);
 		struct kvm_header h = svc_header(svc, 0);
 		struct kvm_status_response res = {
 			.header = &h,
 			.version = { (const uint8_t *)SVC_API_VERSION, strlen(SVC_API_VERSION) },
 			.db_size = (int64_t)st.bytes, .db_size_in_use = (int64_t)st.bytes,
-			.leader = svc->member_id, .raft_index = (uint64_t)mvcc_rev(svc->store),
-			.raft_applied_index = (uint64_t)mvcc_rev(svc->store),
+			.leader = svc->raft ? rs.lead : svc->member_id,
+			.raft_index = svc->raft ? rs.commit : (uint64_t)mvcc_rev(svc->store),
+			.raft_applied_index = svc->raft ? rs.applied
+							: (uint64_t)mvcc_rev(svc->store),
 			.raft_term = svc->raft_term,
 		};
 		svc_reply(call, KVM_STATUS_RESPONSE, &res);
@@ -233,13 +237,13 @@ static void move_leader(struct grpc_call *call, const uint8_t *msg, size_t len, 
 
 static const struct grpc_method methods[] = {
 	{ "/etcdserverpb.KV/Range", svc_range, NULL, NULL },
-	{ "/etcdserverpb.KV/Put", svc_put, NULL, NULL },
-	{ "/etcdserverpb.KV/DeleteRange", svc_delete_range, NULL, NULL },
-	{ "/etcdserverpb.KV/Txn", svc_txn, NULL, NULL },
-	{ "/etcdserverpb.KV/Compact", svc_compact, NULL, NULL },
+	{ "/etcdserverpb.KV/Put", svc_raft_put, NULL, NULL },
+	{ "/etcdserverpb.KV/DeleteRange", svc_raft_delete, NULL, NULL },
+	{ "/etcdserverpb.KV/Txn", svc_raft_txn, NULL, NULL },
+	{ "/etcdserverpb.KV/Compact", svc_raft_compact, NULL, NULL },
 	{ "/etcdserverpb.Watch/Watch", svc_watch, svc_watch_half_close, svc_watch_gone },
-	{ "/etcdserverpb.Lease/LeaseGrant", svc_lease_grant, NULL, NULL },
-	{ "/etcdserverpb.Lease/LeaseRevoke", svc_lease_revoke, NULL, NULL },
+	{ "/etcdserverpb.Lease/LeaseGrant", svc_raft_lease_grant, NULL, NULL },
+	{ "/etcdserverpb.Lease/LeaseRevoke", svc_raft_lease_revoke, NULL, NULL },
 	{ "/etcdserverpb.Lease/LeaseKeepAlive", svc_lease_keepalive, svc_lease_keepalive_end, NULL },
 	{ "/etcdserverpb.Lease/LeaseTimeToLive", svc_lease_ttl, NULL, NULL },
 	{ "/etcdserverpb.Lease/LeaseLeases", svc_lease_leases, NULL, NULL },
@@ -300,10 +304,23 @@ int kv_service_new(const struct kv_opts *o, const char *dir, struct kv_service *
 	return 0;
 }
 
+int kv_service_start_raft(struct kv_service *svc, struct ev_loop *loop, const struct kv_opts *o,
+			  const char *dir, char *err, size_t errlen)
+{
+	char rdir[512];
+
+	if (snprintf(rdir, sizeof(rdir), "%s/member/raft", dir) >= (int)sizeof(rdir)) {
+		snprintf(err, errlen, "%s: the path is too long", dir);
+		return -ENAMETOOLONG;
+	}
+	return svc_raft_start(svc, loop, o, rdir, err, errlen);
+}
+
 void kv_service_free(struct kv_service *svc)
 {
 	if (!svc)
 		return;
+	svc_raft_stop(svc);
 	svc_wal_close(svc);
 	svc_lease_cleanup(svc);
 	svc_watch_free(svc);

@@ -21,6 +21,11 @@ void kv_service_set_loop(struct kv_service *svc, struct ev_loop *loop);
 /* Syncs the write-ahead log from loop's before-sleep hook, once per turn, and releases the
  * replies that waited for it then (group commit). Without it every reply syncs at once. */
 void kv_service_attach_wal(struct kv_service *svc, struct ev_loop *loop);
+/* Starts Raft (its log in dir/member/raft): from then on writes are Raft entries, applied
+ * from the loop's before-sleep hook (attach the WAL first). Returns 0 or a negative code
+ * with err set. */
+int kv_service_start_raft(struct kv_service *svc, struct ev_loop *loop, const struct kv_opts *o,
+			  const char *dir, char *err, size_t errlen);
 /* The method table (static); the service is each method's ctx. */
 const struct grpc_method *kv_service_methods(size_t *n);
 

@@ -9,6 +9,7 @@
 #include "lease.h"
 #include "msg.h"
 #include "mvcc.h"
+#include "raft.h"
 #include "service.h"
 
 #define SVC_REQUEST_MAX (3u << 19)	/* etcd's --max-request-bytes: 1.5 MiB */
@@ -30,6 +31,8 @@ struct kv_service {
 	void *lease_hook_ctx;
 	struct svc_watch *watch;	/* svc_watch.c: the watch streams, the store's observer */
 	struct svc_wal *wal;		/* svc_wal.c: the write-ahead log, held replies, alarms */
+	struct svc_raft *raft;		/* svc_raft.c: writes through Raft (NULL: directly) */
+	bool applying;			/* a Raft entry is being applied */
 };
 
 /* An arena for one request, bounded (a hostile request cannot make decoding allocate
@@ -145,5 +148,38 @@ int svc_refuse_txn(struct kv_service *svc, struct grpc_call *call,
 /* Maintenance/Alarm: carries out req; out gets up to max alarms for the response. */
 size_t svc_alarm(struct kv_service *svc, const struct kvm_alarm_request *req,
 		 struct kvm_alarm_member *out, size_t max);
+
+/* svc_raft.c: the writes as Raft proposals; see there. The method handlers for the write
+ * methods (they run the svc_ handler at once without Raft or while applying). */
+void svc_raft_put(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+void svc_raft_delete(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+void svc_raft_txn(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+void svc_raft_compact(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+void svc_raft_lease_grant(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+void svc_raft_lease_revoke(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+/* Proposes the revoke of an expired lease (the leader's job). */
+void svc_raft_expire(struct kv_service *svc, int64_t id);
+/* This member leads (or runs without Raft). */
+bool svc_raft_leader(const struct kv_service *svc);
+/* Starts Raft with its log in dir (DATA_DIR/member/raft), the store being at the index
+ * svc_wal_applied says. Returns 0 or a negative code with err set. */
+int svc_raft_start(struct kv_service *svc, struct ev_loop *loop, const struct kv_opts *o,
+		   const char *dir, char *err, size_t errlen);
+void svc_raft_stop(struct kv_service *svc);
+/* From the before-sleep hook, before the store's log is written: Raft's readies (entries
+ * applied to the store). durable: the index the store's log has made durable. */
+void svc_raft_process(struct kv_service *svc, uint64_t durable);
+bool svc_raft_busy(const struct kv_service *svc);
+void svc_raft_status(const struct kv_service *svc, struct raft_status *st);
+/* svc_wal.c: the Raft index applied (written as an APPLIED record with the next batch), the
+ * one the store came back at, and the one its log has made durable. */
+void svc_wal_set_applied(struct kv_service *svc, uint64_t index);
+uint64_t svc_wal_applied(const struct kv_service *svc);
+uint64_t svc_wal_durable(const struct kv_service *svc);
+/* Raises this member's NOSPACE alarm (the Raft log could not be written). */
+void svc_wal_raise_nospace(struct kv_service *svc);
+/* svc_lease.c: leases expire by the leader's proposals alone; a new leader gives every
+ * lease its whole TTL from now (etcd's promotion). */
+void svc_lease_leader(struct kv_service *svc, bool leader);
 
 #endif

@@ -14,6 +14,7 @@
 #include "svc_int.h"
 
 #define EXPIRE_BATCH 64		/* leases revoked per timer run; more re-arm at once */
+#define EXPIRY_PROPOSED_MS 500	/* a proposed revoke's time to be applied */
 #define RETRY_MS 1000		/* after a revoke that failed (out of memory) */
 
 /* A key a Txn took from a lease, or attached to one, to check when the Txn ends. */
@@ -262,20 +263,40 @@ static int expire(struct kv_service *svc, uint64_t now)
 	return n == EXPIRE_BATCH;
 }
 
+/* With Raft, the leader proposes the revokes of the leases due; they go when applied. */
+static void propose_expiry(struct kv_service *svc, uint64_t now)
+{
+	int64_t ids[EXPIRE_BATCH];
+	size_t n = lease_expired(svc->leases, now, ids, EXPIRE_BATCH);
+
+	for (size_t i = 0; i < n; i++)
+		svc_raft_expire(svc, ids[i]);
+	/* not again before they had the time to be applied */
+	arm(svc, now, n ? EXPIRY_PROPOSED_MS : 0);
+}
+
 static void on_timer(struct ev_loop *loop, void *arg)
 {
 	struct kv_service *svc = arg;
 	(void)loop;
 	svc->lease->timer = 0;
 	uint64_t now = ev_now_ms();
+	if (svc->raft) {
+		if (svc_raft_leader(svc))
+			propose_expiry(svc, now);
+		return;
+	}
 	int rc = expire(svc, now);
 	arm(svc, now, rc < 0 ? RETRY_MS : 0);
 }
 
-/* Before a lease request: what is due goes first, so no answer shows an expired lease. */
+/* Before a lease request: what is due goes first, so no answer shows an expired lease.
+ * With Raft, expiry is the leader's proposal, never a side effect of applying an entry. */
 static uint64_t due(struct kv_service *svc)
 {
 	uint64_t now = ev_now_ms();
+	if (svc->raft)
+		return now;
 	if (lease_next_expiry(svc->leases) <= now) {
 		int rc;
 		while ((rc = expire(svc, now)) == 1)
@@ -283,6 +304,29 @@ static uint64_t due(struct kv_service *svc)
 		arm(svc, now, rc < 0 ? RETRY_MS : 0);
 	}
 	return now;
+}
+
+void svc_lease_leader(struct kv_service *svc, bool leader)
+{
+	struct svc_lease *sl = svc->lease;
+	size_t n = lease_count(svc->leases);
+	uint64_t now = ev_now_ms();
+
+	if (!leader) {
+		if (sl->timer)
+			ev_cancel(sl->loop, sl->timer);
+		sl->timer = 0;
+		return;
+	}
+	/* the old leader's renewals were never seen here: every lease gets its TTL again */
+	struct lease_info *v = n ? calloc(n, sizeof(*v)) : NULL;
+	if (v) {
+		n = lease_list(svc->leases, now, v);
+		for (size_t i = 0; i < n; i++)
+			lease_renew(svc->leases, v[i].id, now, NULL);
+		free(v);
+	}
+	arm(svc, now, 0);
 }
 
 void kv_service_set_loop(struct kv_service *svc, struct ev_loop *loop)
@@ -402,7 +446,11 @@ void svc_lease_keepalive(struct grpc_call *call, const uint8_t *msg, size_t len,
 	if (svc_decode(call, KVM_LEASE_ID_REQUEST, msg, len, &req, &a) == 0) {
 		uint64_t now = due(svc);
 		int64_t ttl = 0;
-		if (lease_renew(svc->leases, req.id, now, &ttl) == 0)
+		struct lease_info li;
+		/* with Raft an expired lease waits for its revoke: it is not renewed */
+		bool expired = svc->raft && lease_get(svc->leases, req.id, now, &li) == 0 &&
+			       li.expiry_ms <= now;
+		if (!expired && lease_renew(svc->leases, req.id, now, &ttl) == 0)
 			arm(svc, now, 0);
 		struct kvm_header h = svc_header(svc, 0);
 		struct kvm_lease_keepalive_response res = { .header = &h, .id = req.id, .ttl = ttl };

@@ -48,6 +48,9 @@ struct svc_wal {
 	struct svc_held held;		/* list sentinel, oldest first */
 	int64_t logged;			/* the store revision the log has records up to */
 	int64_t logged_compacted;
+	uint64_t applied;		/* the Raft index applied to the store */
+	uint64_t logged_applied;	/* in an APPLIED record, pending or written */
+	uint64_t durable_applied;	/* ... and synced */
 	int64_t tried_rev;		/* the store revision and pending bytes the last write */
 	size_t tried_len;		/* covered: anything beyond must wait for the next */
 	bool need_snap;			/* the log lost track of the store: snapshot it */
@@ -202,6 +205,7 @@ static bool dirty(const struct svc_wal *sw)
 {
 	const struct mvcc *s = sw->svc->store;
 	return mvcc_rev(s) > sw->tried_rev || wal_pending(sw->w)->len > sw->tried_len ||
+	       sw->applied > sw->logged_applied ||
 	       mvcc_compacted(s) != sw->logged_compacted || (sw->need_snap && !sw->err);
 }
 
@@ -419,9 +423,20 @@ static void flush(struct svc_wal *sw)
 {
 	struct mvcc *s = sw->svc->store;
 	int rc = catch_up(sw);
+	uint64_t applied = sw->applied;
 
+	/* after the records of the entries it closes: see WAL_APPLIED */
+	if (!rc && applied > sw->logged_applied) {
+		if (wal_put_applied(wal_pending(sw->w), applied))
+			rc = -ENOMEM;
+		else
+			sw->logged_applied = applied;
+	}
+	wal_set_applied(sw->w, sw->logged_applied);
 	if (!rc)
 		rc = wal_sync(sw->w, sw->logged);
+	if (!rc)
+		sw->durable_applied = sw->logged_applied;
 	if (!rc && sw->need_snap)
 		rc = snapshot(sw);
 	sw->tried_rev = mvcc_rev(s);
@@ -450,6 +465,7 @@ static void before_sleep(struct ev_loop *loop, void *arg)
 {
 	struct svc_wal *sw = arg;
 	(void)loop;
+	svc_raft_process(sw->svc, sw->durable_applied);	/* entries to the store first */
 	if (dirty(sw) || sw->held.next != &sw->held)
 		flush(sw);
 	else if (wal_snapshot_busy(sw->w) && !sw->err)
@@ -457,6 +473,28 @@ static void before_sleep(struct ev_loop *loop, void *arg)
 }
 
 /* ---- the service's side ------------------------------------------------------------------ */
+
+void svc_wal_raise_nospace(struct kv_service *svc)
+{
+	if (svc->wal)
+		raise_nospace(svc->wal);
+}
+
+void svc_wal_set_applied(struct kv_service *svc, uint64_t index)
+{
+	if (svc->wal && index > svc->wal->applied)
+		svc->wal->applied = index;
+}
+
+uint64_t svc_wal_applied(const struct kv_service *svc)
+{
+	return svc->wal ? svc->wal->applied : 0;
+}
+
+uint64_t svc_wal_durable(const struct kv_service *svc)
+{
+	return svc->wal ? svc->wal->durable_applied : 0;
+}
 
 bool svc_wal_counters(const struct kv_service *svc, uint64_t *syncs, uint64_t *bytes,
 		      uint64_t *snapshots)
@@ -598,6 +636,10 @@ int svc_refuse_put(struct kv_service *svc, struct grpc_call *call, size_t cost)
 	struct svc_wal *sw = svc->wal;
 	struct mvcc_stats st;
 
+	/* with Raft the member a write came in at refused it or not, before proposing it:
+	 * its alarms and store size are its own, and every member must apply alike */
+	if (svc->applying)
+		return 0;
 	if (sw && !svc_nospace(svc)) {
 		mvcc_stats(svc->store, &st);
 		if ((uint64_t)st.bytes + cost < (uint64_t)sw->quota)
@@ -737,12 +779,14 @@ int svc_wal_open(struct kv_service *svc, const struct kv_opts *o, const char *di
 	}
 	sw->logged = sw->tried_rev = mvcc_rev(svc->store);
 	sw->logged_compacted = mvcc_compacted(svc->store);
+	sw->applied = sw->logged_applied = sw->durable_applied = wal_applied(sw->w);
 	svc->lease_hook = lease_hook;
 	svc->lease_hook_ctx = sw;
 	wal_get_stats(sw->w, &st);
-	log_info("kv: %s/member: revision %" PRId64 ", compacted %" PRId64 ", %zu leases "
-		 "(snapshot at %" PRId64 ", segment %" PRIu64 ")", dir, mvcc_rev(svc->store),
-		 mvcc_compacted(svc->store), sw->leases.n, st.snap_rev, st.segment);
+	log_info("kv: %s/member: revision %" PRId64 ", compacted %" PRId64 ", %zu leases, "
+		 "Raft entry %" PRIu64 " (snapshot at %" PRId64 ", segment %" PRIu64 ")", dir,
+		 mvcc_rev(svc->store), mvcc_compacted(svc->store), sw->leases.n, sw->applied,
+		 st.snap_rev, st.segment);
 	return 0;
 }
 

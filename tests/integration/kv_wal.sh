@@ -50,20 +50,33 @@ for i in 1 2 3 4 5; do "${E[@]}" put k$i v$i >/dev/null; done
 crash
 [[ -f $SEG ]] || fail "no segment $SEG"
 size=$(stat -c %s "$SEG")
-# where its records end: the zeros of the room written ahead follow (the last record, the
-# put of k5, ends in "v5")
-good=$(python3 -c 'import sys; print(len(open(sys.argv[1], "rb").read().rstrip(b"\0")))' "$SEG")
+# where its records end: the zeros of the room written ahead follow (each record: a u32
+# payload length, then 12 more header bytes and the payload)
+read -r good rev_at < <(/usr/bin/python3 - "$SEG" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+off, rev = 16, 0
+while off + 16 <= len(b) and b[off:off + 16] != bytes(16):
+    if b[off + 4] == 2 and not rev:
+        rev = off
+    off += 16 + struct.unpack("<I", b[off:off + 4])[0]
+print(off, rev)
+PY
+)
 ((good < size)) || fail "no room written ahead: records end at $good, the file at $size"
 
 note "a torn tail is cut off and start-up goes on"
-# the first 25 bytes of the first REV record (at 48: file header 16, SEGMENT record 32)
-# written after the last: a whole record header whose payload never made it
-dd if="$SEG" bs=1 skip=48 count=25 status=none |
+# the first 25 bytes of the first REV record written after the last: a whole record
+# header whose payload never made it
+dd if="$SEG" bs=1 skip="$rev_at" count=25 status=none |
 	dd of="$SEG" bs=1 seek="$good" conv=notrunc status=none
 start "$D"
 grep -q "kv: $SEG: torn record at offset $good ($((size - good)) bytes cut off)" "$TMP/log" ||
 	{ cat "$TMP/log"; fail "no warning about the torn record"; }
-[[ $(stat -c %s "$SEG") == "$good" ]] || fail "the torn tail is still there"
+# cut at $good; what follows now is the APPLIED record (type 6) of the new leader's
+# first entry, written over the torn one
+[[ $(od -An -tu1 -j $((good + 4)) -N1 "$SEG" | tr -d ' ') == 6 ]] ||
+	fail "the torn tail is still there"
 value_is k5 v5
 "${E[@]}" put k6 v6 >/dev/null
 crash

@@ -1,0 +1,509 @@
+/* The etcd services over Raft. A write (Put, DeleteRange, Txn, Compact, LeaseGrant,
+ * LeaseRevoke, and a lease's expiry) is proposed as a Raft entry holding the request; when
+ * the entry is applied, every member runs it through the very handler that serves it
+ * without Raft, and the member the client asked answers it then. What a handler decides
+ * must therefore depend on the store alone: a lease's id is chosen before proposing, and
+ * leases expire only by the leader's proposals.
+ *
+ * An entry's data: u8 format (1), u8 op, 2 zero bytes, u64 origin member, u64 the origin's
+ * sequence number for the request (0: no client waits), then the request message. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "../lib/log.h"
+#include "node.h"
+#include "svc_int.h"
+
+#define ENTRY_HEAD 20
+#define BUCKETS 1024
+#define WAIT_MS 7000		/* etcd's request timeout: 5 s + 2 election timeouts */
+#define SWEEP_MS 500
+
+enum svc_op {
+	OP_PUT = 1,
+	OP_DELETE,
+	OP_TXN,
+	OP_COMPACT,
+	OP_LEASE_GRANT,
+	OP_LEASE_REVOKE,
+	OP_LEASE_EXPIRE,	/* a revoke the leader proposes for an expired lease */
+	OP_LAST = OP_LEASE_EXPIRE
+};
+
+static const struct grpc_method op_methods[] = {
+	[OP_PUT] = { "/etcdserverpb.KV/Put", svc_put, NULL, NULL },
+	[OP_DELETE] = { "/etcdserverpb.KV/DeleteRange", svc_delete_range, NULL, NULL },
+	[OP_TXN] = { "/etcdserverpb.KV/Txn", svc_txn, NULL, NULL },
+	[OP_COMPACT] = { "/etcdserverpb.KV/Compact", svc_compact, NULL, NULL },
+	[OP_LEASE_GRANT] = { "/etcdserverpb.Lease/LeaseGrant", svc_lease_grant, NULL, NULL },
+	[OP_LEASE_REVOKE] = { "/etcdserverpb.Lease/LeaseRevoke", svc_lease_revoke, NULL, NULL },
+	[OP_LEASE_EXPIRE] = { "/etcdserverpb.Lease/LeaseRevoke", svc_lease_revoke, NULL, NULL },
+};
+
+/* A client waiting for its entry to be applied. */
+struct waiter {
+	struct waiter *next;
+	struct svc_raft *sr;
+	struct grpc_call *call;
+	uint64_t seq, deadline;
+};
+
+struct svc_raft {
+	struct kv_service *svc;
+	struct kv_node *node;
+	struct ev_loop *loop;
+	uint64_t seq;
+	struct waiter *bucket[BUCKETS];
+	size_t waiting;
+	long sweep_timer;
+	long retry_timer;
+	int err;			/* the Raft log cannot be written */
+	uint64_t applied;
+};
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+/* ---- waiting clients --------------------------------------------------------------------- */
+
+static struct waiter **slot_of(struct svc_raft *sr, uint64_t seq)
+{
+	struct waiter **p = &sr->bucket[seq % BUCKETS];
+	while (*p && (*p)->seq != seq)
+		p = &(*p)->next;
+	return p;
+}
+
+static struct waiter *take(struct svc_raft *sr, uint64_t seq)
+{
+	struct waiter **p = slot_of(sr, seq), *w = *p;
+	if (w) {
+		*p = w->next;
+		sr->waiting--;
+	}
+	return w;
+}
+
+/* The client went away before its entry was applied: the entry stays proposed. */
+static void waiter_gone(struct grpc_call *call, void *arg)
+{
+	struct waiter *w = arg;
+	(void)call;
+	take(w->sr, w->seq);
+	free(w);
+}
+
+/* Fails the waiters whose entries did not come back in time (lost with a leader). */
+static void sweep(struct ev_loop *loop, void *arg)
+{
+	struct svc_raft *sr = arg;
+	uint64_t now = ev_now_ms();
+	long id = ev_timer(loop, SWEEP_MS, sweep, sr);
+
+	sr->sweep_timer = id > 0 ? id : 0;
+	for (size_t b = 0; b < BUCKETS && sr->waiting; b++) {
+		struct waiter **p = &sr->bucket[b];
+		while (*p) {
+			struct waiter *w = *p;
+			if (w->deadline > now) {
+				p = &w->next;
+				continue;
+			}
+			*p = w->next;
+			sr->waiting--;
+			grpc_call_defer(w->call, NULL, NULL);
+			grpc_finish(w->call, GRPC_UNAVAILABLE, "etcdserver: request timed out");
+			free(w);
+		}
+	}
+}
+
+/* ---- proposing --------------------------------------------------------------------------- */
+
+static void fail_propose(struct grpc_call *call, int rc)
+{
+	switch (rc) {
+	case -EAGAIN:
+		grpc_finish(call, GRPC_UNAVAILABLE, "etcdserver: no leader");
+		break;
+	case -EBUSY:
+		grpc_finish(call, GRPC_UNAVAILABLE, "etcdserver: leader changed");
+		break;
+	case -EPERM:
+		grpc_finish(call, GRPC_FAILED_PRECONDITION,
+			    "etcdserver: the member has been permanently removed from the cluster");
+		break;
+	default:
+		grpc_finish(call, GRPC_RESOURCE_EXHAUSTED, "etcdserver: out of memory");
+		break;
+	}
+}
+
+/* Proposes request msg for op; call (may be NULL: nobody waits) is answered when it is
+ * applied. */
+static void propose(struct kv_service *svc, struct grpc_call *call, enum svc_op op,
+		    const uint8_t *msg, size_t len)
+{
+	struct svc_raft *sr = svc->raft;
+	struct waiter *w = NULL;
+	uint8_t *e = malloc(ENTRY_HEAD + len);
+	int rc = -ENOMEM;
+
+	if (call && len > SVC_REQUEST_MAX) {
+		grpc_finish(call, GRPC_INVALID_ARGUMENT, "etcdserver: request is too large");
+		free(e);
+		return;
+	}
+	if (e && call && (w = calloc(1, sizeof(*w)))) {
+		w->sr = sr;
+		w->call = call;
+		w->seq = ++sr->seq;
+		w->deadline = ev_now_ms() + WAIT_MS;
+	}
+	if (e && (w || !call)) {
+		memset(e, 0, ENTRY_HEAD);
+		e[0] = 1;
+		e[1] = (uint8_t)op;
+		put64(e + 4, svc->member_id);
+		put64(e + 12, w ? w->seq : 0);
+		if (len)
+			memcpy(e + ENTRY_HEAD, msg, len);
+		rc = node_propose(sr->node, RAFT_ENTRY_NORMAL, e, ENTRY_HEAD + len);
+	}
+	free(e);
+	if (rc < 0) {
+		free(w);
+		if (call)
+			fail_propose(call, rc);
+		return;
+	}
+	if (w) {
+		w->next = sr->bucket[w->seq % BUCKETS];
+		sr->bucket[w->seq % BUCKETS] = w;
+		sr->waiting++;
+		grpc_call_defer(call, waiter_gone, w);
+	}
+}
+
+/* Whether this member refuses the write for want of space (finishing the call): puts
+ * and transactions with puts, as svc_refuse_* decide (while applying they never do). */
+static bool refused(struct kv_service *svc, struct grpc_call *call, enum svc_op op,
+		    const uint8_t *msg, size_t len)
+{
+	struct pb_arena a;
+	bool no = false;
+
+	if (op != OP_PUT && op != OP_TXN)
+		return false;
+	svc_arena_init(&a);
+	if (op == OP_PUT) {
+		struct kvm_put_request p;
+		if (kvm_decode(KVM_PUT_REQUEST, msg, len, &p, &a) == 0)
+			no = svc_refuse_put(svc, call, SVC_COST_PUT(p.key.len, p.value.len));
+	} else {
+		struct kvm_txn_request t;
+		if (kvm_decode(KVM_TXN_REQUEST, msg, len, &t, &a) == 0)
+			no = svc_refuse_txn(svc, call, &t);
+	}
+	pb_arena_free(&a);
+	return no;	/* a request that does not decode fails when applied */
+}
+
+static void propose_op(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx,
+		       enum svc_op op)
+{
+	struct kv_service *svc = ctx;
+
+	if (!svc->raft || svc->applying)
+		op_methods[op].on_message(call, msg, len, ctx);	/* no Raft: at once */
+	else if (!refused(svc, call, op, msg, len))
+		propose(svc, call, op, msg, len);
+}
+
+void svc_raft_put(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
+{
+	propose_op(call, msg, len, ctx, OP_PUT);
+}
+
+void svc_raft_delete(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
+{
+	propose_op(call, msg, len, ctx, OP_DELETE);
+}
+
+void svc_raft_txn(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
+{
+	propose_op(call, msg, len, ctx, OP_TXN);
+}
+
+void svc_raft_compact(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
+{
+	propose_op(call, msg, len, ctx, OP_COMPACT);
+}
+
+void svc_raft_lease_revoke(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
+{
+	propose_op(call, msg, len, ctx, OP_LEASE_REVOKE);
+}
+
+/* A grant's id is chosen here, so that every member grants the same lease. */
+void svc_raft_lease_grant(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
+{
+	struct kv_service *svc = ctx;
+	struct kvm_lease_grant_request req;
+	struct pb_arena a;
+	struct pb_buf b;
+
+	if (!svc->raft || svc->applying) {
+		svc_lease_grant(call, msg, len, ctx);
+		return;
+	}
+	svc_arena_init(&a);
+	pb_buf_init(&b, NULL);
+	if (svc_decode(call, KVM_LEASE_GRANT_REQUEST, msg, len, &req, &a) == 0 &&
+	    !svc_refuse_put(svc, call, SVC_COST_LEASE)) {
+		while (req.id <= 0 || lease_exists(svc->leases, req.id)) {
+			uint64_t r = 0;
+			if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+				r = ev_now_ms() * 0x9e3779b97f4a7c15ULL ^ svc->raft->seq;
+			req.id = (int64_t)(r & INT64_MAX);
+		}
+		if (kvm_encode(&b, KVM_LEASE_GRANT_REQUEST, &req) < 0)
+			grpc_finish(call, GRPC_RESOURCE_EXHAUSTED, "etcdserver: out of memory");
+		else
+			propose(svc, call, OP_LEASE_GRANT, b.data, b.len);
+	}
+	pb_buf_free(&b);
+	pb_arena_free(&a);
+}
+
+void svc_raft_expire(struct kv_service *svc, int64_t id)
+{
+	struct kvm_lease_id_request req = { .id = id };
+	struct pb_buf b;
+
+	pb_buf_init(&b, NULL);
+	if (kvm_encode(&b, KVM_LEASE_ID_REQUEST, &req) == 0)
+		propose(svc, NULL, OP_LEASE_EXPIRE, b.data, b.len);
+	pb_buf_free(&b);
+}
+
+bool svc_raft_leader(const struct kv_service *svc)
+{
+	return !svc->raft || node_leader(svc->raft->node) == svc->member_id;
+}
+
+/* ---- applying ---------------------------------------------------------------------------- */
+
+static void discard_msg(void *arg, const uint8_t *msg, size_t len)
+{
+	(void)arg;
+	(void)msg;
+	(void)len;
+}
+
+static void discard_end(void *arg, enum grpc_status status, const char *message)
+{
+	(void)status;
+	(void)message;
+	grpc_local_free(arg);
+}
+
+static void apply(void *ctx, const struct raft_entry *e)
+{
+	struct svc_raft *sr = ctx;
+	struct kv_service *svc = sr->svc;
+
+	if (e->type != RAFT_ENTRY_NORMAL || e->len == 0)
+		return;	/* a leader's first entry; members are the core's business for now */
+	if (e->len < ENTRY_HEAD || e->data[0] != 1 || !e->data[1] || e->data[1] > OP_LAST) {
+		log_warnx("kv: raft: entry %llu is not a request this cabind knows; skipped",
+			  (unsigned long long)e->index);
+		return;
+	}
+	enum svc_op op = e->data[1];
+	uint64_t origin = get64(e->data + 4), seq = get64(e->data + 12);
+	const uint8_t *msg = e->data + ENTRY_HEAD;
+	size_t len = e->len - ENTRY_HEAD;
+	struct waiter *w = origin == svc->member_id && seq ? take(sr, seq) : NULL;
+	struct grpc_call *call;
+
+	if (w) {
+		call = w->call;
+		grpc_call_defer(call, NULL, NULL);
+		free(w);
+	} else {
+		/* nobody here waits: the answer goes nowhere, and its end frees the call */
+		call = grpc_method_call(&op_methods[op], svc, discard_msg, discard_end, NULL);
+	}
+	if (!call) {
+		log_warnx("kv: raft: entry %llu: out of memory: this member's store now differs "
+			  "from the others'", (unsigned long long)e->index);
+		return;
+	}
+	svc->applying = true;
+	if (w)
+		op_methods[op].on_message(call, msg, len, svc);
+	else
+		grpc_local_deliver(call, msg, len);
+	svc->applying = false;
+}
+
+static void applied(void *ctx, uint64_t index)
+{
+	struct svc_raft *sr = ctx;
+
+	sr->applied = index;
+	svc_wal_set_applied(sr->svc, index);
+}
+
+static void role(void *ctx, enum raft_role r, uint64_t lead, uint64_t term)
+{
+	struct svc_raft *sr = ctx;
+
+	sr->svc->raft_term = term;
+	if (r == RAFT_LEADER)
+		log_info("kv: raft: %s leads, term %llu", sr->svc->name, (unsigned long long)term);
+	else if (lead)
+		log_debug("kv: raft: member %016llx leads, term %llu", (unsigned long long)lead,
+			  (unsigned long long)term);
+	svc_lease_leader(sr->svc, r == RAFT_LEADER);
+}
+
+/* ---- life cycle -------------------------------------------------------------------------- */
+
+int svc_raft_start(struct kv_service *svc, struct ev_loop *loop, const struct kv_opts *o,
+		   const char *dir, char *err, size_t errlen)
+{
+	struct svc_raft *sr = calloc(1, sizeof(*sr));
+	uint8_t head[RAFT_CONF_HEAD];
+	struct raft_entry boot = { .type = RAFT_ENTRY_CONF, .len = RAFT_CONF_HEAD, .data = head };
+	struct node_cbs cb = { .apply = apply, .applied = applied, .role = role, .ctx = sr };
+	struct node_opts no = {
+		.id = svc->member_id, .heartbeat_ms = o->heartbeat_ms,
+		.election_ms = o->election_ms, .applied = svc_wal_applied(svc),
+		.bootstrap = &boot, .n_bootstrap = 1, .snapshot_count = o->snapshot_count,
+		.seed = ev_now_ms(),
+	};
+	int rc;
+
+	if (!sr) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	sr->svc = svc;
+	sr->loop = loop;
+	raft_conf_head(head, RAFT_CONF_ADD_VOTER, svc->member_id);
+	svc->raft = sr;
+	if ((rc = node_open(loop, dir, &no, &cb, &sr->node, err, errlen)) < 0) {
+		svc->raft = NULL;
+		free(sr);
+		return rc;
+	}
+	long id = ev_timer(loop, SWEEP_MS, sweep, sr);
+	sr->sweep_timer = id > 0 ? id : 0;
+	return 0;
+}
+
+/* The clients waiting now learn that their writes could not be made durable (they may
+ * still be, once the log can be written again). */
+static void fail_waiters(struct svc_raft *sr, int rc)
+{
+	char why[200];
+
+	snprintf(why, sizeof(why), "etcdserver: the write could not be made durable (%s); it "
+		 "may still be applied", strerror(-rc));
+	for (size_t b = 0; b < BUCKETS; b++)
+		while (sr->bucket[b]) {
+			struct waiter *w = sr->bucket[b];
+			sr->bucket[b] = w->next;
+			sr->waiting--;
+			grpc_call_defer(w->call, NULL, NULL);
+			grpc_finish(w->call, GRPC_UNAVAILABLE, why);
+			free(w);
+		}
+}
+
+static void process(struct svc_raft *sr, uint64_t durable);
+
+static void retry(struct ev_loop *loop, void *arg)
+{
+	struct svc_raft *sr = arg;
+	(void)loop;
+	sr->retry_timer = 0;
+	process(sr, svc_wal_durable(sr->svc));
+}
+
+/* A Raft log that cannot be written (a full disk): the writes waiting fail, NOSPACE is
+ * raised so that new ones are refused, and the log is tried again every second. */
+static void process(struct svc_raft *sr, uint64_t durable)
+{
+	int rc = node_process(sr->node, durable);
+
+	if (rc < 0) {
+		if (!sr->err && rc != -ENOMEM)
+			svc_wal_raise_nospace(sr->svc);
+		sr->err = rc;
+		fail_waiters(sr, rc);
+		if (!sr->retry_timer) {
+			long id = ev_timer(sr->loop, 1000, retry, sr);
+			sr->retry_timer = id > 0 ? id : 0;
+		}
+		return;
+	}
+	sr->err = 0;
+}
+
+void svc_raft_process(struct kv_service *svc, uint64_t durable)
+{
+	if (svc->raft && !svc->raft->err)
+		process(svc->raft, durable);
+}
+
+bool svc_raft_busy(const struct kv_service *svc)
+{
+	return svc->raft && node_busy(svc->raft->node);
+}
+
+void svc_raft_status(const struct kv_service *svc, struct raft_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (svc->raft)
+		node_status(svc->raft->node, st);
+}
+
+void svc_raft_stop(struct kv_service *svc)
+{
+	struct svc_raft *sr = svc->raft;
+
+	if (!sr)
+		return;
+	for (size_t b = 0; b < BUCKETS; b++)
+		while (sr->bucket[b]) {
+			struct waiter *w = sr->bucket[b];
+			sr->bucket[b] = w->next;
+			grpc_call_defer(w->call, NULL, NULL);
+			grpc_finish(w->call, GRPC_UNAVAILABLE, "etcdserver: server stopped");
+			free(w);
+		}
+	if (sr->sweep_timer)
+		ev_cancel(sr->loop, sr->sweep_timer);
+	if (sr->retry_timer)
+		ev_cancel(sr->loop, sr->retry_timer);
+	node_close(sr->node);
+	svc->raft = NULL;
+	free(sr);
+}
