@@ -289,7 +289,7 @@ static int replay_all(struct rlog *l, struct rlog_boot *boot, char *err, size_t 
 	for (long i = 0; i < n && !rc; i++) {
 		char path[RLOG_PATH + 64];
 		const uint8_t *p;
-		size_t len, end, off;
+		size_t len, end = 0, off = 0;
 		bool torn, last = i == n - 1;
 		const char *why = "";
 
