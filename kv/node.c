@@ -168,6 +168,14 @@ int node_step(struct kv_node *n, const struct raft_msg *m)
 	return raft_step(n->r, m);
 }
 
+void node_report(struct kv_node *n, uint64_t id, bool snapshot)
+{
+	if (snapshot)
+		raft_report_snapshot(n->r, id, false);
+	else
+		raft_report_unreachable(n->r, id);
+}
+
 /* Makes the batch's log records durable. */
 static int persist(struct kv_node *n)
 {

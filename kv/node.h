@@ -51,6 +51,9 @@ int node_propose(struct kv_node *n, uint8_t type, const void *data, size_t len);
 int node_read_index(struct kv_node *n, uint64_t ctx);
 int node_transfer(struct kv_node *n, uint64_t to);
 int node_step(struct kv_node *n, const struct raft_msg *m);
+/* A message to member id could not go out (snapshot: a snapshot's sending ended, ok or
+ * not: not sent yet, for now always a failure). */
+void node_report(struct kv_node *n, uint64_t id, bool snapshot);
 
 /* Carries out the ready batches (from the before-sleep hook). durable: the index up to
  * which the state machine's own log is durable, up to which the Raft log may be

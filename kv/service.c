@@ -103,6 +103,21 @@ static void health_check(struct grpc_call *call, const uint8_t *msg, size_t len,
 
 /* ---- Cluster ---- */
 
+/* Splits a comma-separated list into pb_bytes (pointing into s). */
+static size_t url_list(const char *s, struct pb_bytes *out, size_t max)
+{
+	size_t n = 0;
+	while (*s && n < max) {
+		const char *c = strchr(s, ',');
+		size_t len = c ? (size_t)(c - s) : strlen(s);
+		out[n++] = (struct pb_bytes){ (const uint8_t *)s, len };
+		s += len + (c != NULL);
+	}
+	return n;
+}
+
+#define URLS_MAX 8
+
 static void member_list(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
 {
 	struct kv_service *svc = ctx;
@@ -110,17 +125,31 @@ static void member_list(struct grpc_call *call, const uint8_t *msg, size_t len, 
 	struct kvm_member_list_request req;
 	svc_arena_init(&a);
 	if (svc_decode(call, KVM_MEMBER_LIST_REQUEST, msg, len, &req, &a) == 0) {
-		struct pb_bytes peer = { (const uint8_t *)svc->peer_urls, strlen(svc->peer_urls) };
-		struct pb_bytes client = { (const uint8_t *)svc->client_urls,
-					   strlen(svc->client_urls) };
-		struct kvm_member m = {
-			.id = svc->member_id,
-			.name = { (const uint8_t *)svc->name, strlen(svc->name) },
-			.peer_urls = &peer, .n_peer_urls = 1,
-			.client_urls = &client, .n_client_urls = 1,
-		};
+		static struct pb_bytes urls[RAFT_MAX_MEMBERS][2][URLS_MAX];
+		struct kvm_member m[RAFT_MAX_MEMBERS];
+		struct svc_member self = { .id = svc->member_id };
+		const struct svc_member *t = svc->members.m;
+		size_t n = svc->members.n;
+		if (n == 0) {	/* no Raft: this member alone */
+			snprintf(self.name, sizeof(self.name), "%s", svc->name);
+			snprintf(self.peer_urls, sizeof(self.peer_urls), "%s", svc->peer_urls);
+			snprintf(self.client_urls, sizeof(self.client_urls), "%s", svc->client_urls);
+			t = &self;
+			n = 1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			m[i] = (struct kvm_member){
+				.id = t[i].id,
+				.name = { (const uint8_t *)t[i].name, strlen(t[i].name) },
+				.peer_urls = urls[i][0],
+				.n_peer_urls = url_list(t[i].peer_urls, urls[i][0], URLS_MAX),
+				.client_urls = urls[i][1],
+				.n_client_urls = url_list(t[i].client_urls, urls[i][1], URLS_MAX),
+				.is_learner = t[i].learner,
+			};
+		}
 		struct kvm_header h = svc_header(svc, 0);
-		struct kvm_members_response res = { .header = &h, .members = &m, .n_members = 1 };
+		struct kvm_members_response res = { .header = &h, .members = m, .n_members = n };
 		svc_reply(call, KVM_MEMBERS_RESPONSE, &res);
 	}
 	pb_arena_free(&a);
@@ -263,18 +292,6 @@ const struct grpc_method *kv_service_methods(size_t *n)
 	return methods;
 }
 
-/* A 64-bit FNV-1a over the strings: stable ids for a member and its cluster. */
-static uint64_t fnv(const char *a, const char *b)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (const char *s = a; *s; s++)
-		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
-	h = (h ^ 0xff) * 0x100000001b3ull;
-	for (const char *s = b; *s; s++)
-		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
-	return h ? h : 1;
-}
-
 int kv_service_new(const struct kv_opts *o, const char *dir, struct kv_service **out,
 		   char *err, size_t errlen)
 {
@@ -287,9 +304,23 @@ int kv_service_new(const struct kv_opts *o, const char *dir, struct kv_service *
 	snprintf(svc->name, sizeof(svc->name), "%s", o->name);
 	snprintf(svc->peer_urls, sizeof(svc->peer_urls), "%s", o->advertise_peer);
 	snprintf(svc->client_urls, sizeof(svc->client_urls), "%s", o->advertise_client);
-	svc->member_id = fnv(o->name, o->advertise_peer);
-	svc->cluster_id = fnv(o->initial_cluster_token, o->advertise_peer);
+	struct svc_member init[RAFT_MAX_MEMBERS];
+	uint64_t ids[RAFT_MAX_MEMBERS];
+	int n = svc_initial_cluster(o, init, RAFT_MAX_MEMBERS, err, errlen);
+	if (n < 0) {
+		kv_service_free(svc);
+		return n;
+	}
+	for (int i = 0; i < n; i++)
+		ids[i] = init[i].id;
+	svc->member_id = svc_member_id(o->initial_cluster_token, o->advertise_peer);
+	svc->cluster_id = svc_cluster_id(o->initial_cluster_token, ids, (size_t)n);
 	svc->raft_term = 1;
+	int rc0 = svc_members_load(svc, dir, err, errlen);
+	if (rc0 < 0) {
+		kv_service_free(svc);
+		return rc0;
+	}
 	if (svc_lease_init(svc, o) < 0 || svc_watch_init(svc) < 0) {
 		kv_service_free(svc);
 		snprintf(err, errlen, "out of memory");

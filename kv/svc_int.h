@@ -20,6 +20,20 @@
  * transaction. Renewals are not told: like etcd, a restart gives each lease its whole TTL. */
 typedef void svc_lease_hook_fn(void *ctx, int64_t id, int64_t ttl);
 
+/* A member of the cluster (svc_members.c). */
+struct svc_member {
+	uint64_t id;
+	char name[64];
+	char peer_urls[512], client_urls[512];	/* comma-separated */
+	bool learner;
+};
+struct svc_members {
+	struct svc_member m[RAFT_MAX_MEMBERS];
+	unsigned n;
+	uint64_t index;			/* the last CONF entry the table holds */
+	char path[512];			/* DATA_DIR/member/members ("": not kept) */
+};
+
 struct kv_service {
 	char name[64];
 	char peer_urls[1024], client_urls[1024];
@@ -33,6 +47,7 @@ struct kv_service {
 	struct svc_wal *wal;		/* svc_wal.c: the write-ahead log, held replies, alarms */
 	struct svc_raft *raft;		/* svc_raft.c: writes through Raft (NULL: directly) */
 	bool applying;			/* a Raft entry is being applied */
+	struct svc_members members;
 };
 
 /* An arena for one request, bounded (a hostile request cannot make decoding allocate
@@ -178,6 +193,24 @@ uint64_t svc_wal_applied(const struct kv_service *svc);
 uint64_t svc_wal_durable(const struct kv_service *svc);
 /* Raises this member's NOSPACE alarm (the Raft log could not be written). */
 void svc_wal_raise_nospace(struct kv_service *svc);
+/* svc_members.c: the member table. ids from the token and the peer URLs; the initial
+ * cluster from the flags (default: this member alone), as members with ids (count or
+ * -EINVAL with err); CONF entry data (encode returns its length, 0 if cap is too small);
+ * load from DATA_DIR/member/members (0 if there is none); apply a CONF entry. */
+uint64_t svc_member_id(const char *token, const char *peer_urls);
+uint64_t svc_cluster_id(const char *token, const uint64_t *ids, size_t n);
+int svc_initial_cluster(const struct kv_opts *o, struct svc_member *out, size_t max,
+			char *err, size_t errlen);
+size_t svc_member_encode(uint8_t *buf, size_t cap, enum raft_conf_op op,
+			 const struct svc_member *m);
+int svc_member_decode(const uint8_t *data, size_t len, enum raft_conf_op *op,
+		      struct svc_member *m);
+int svc_members_load(struct kv_service *svc, const char *dir, char *err, size_t errlen);
+void svc_members_apply(struct kv_service *svc, const struct raft_entry *e);
+struct svc_member *svc_member_find(struct kv_service *svc, uint64_t id);
+/* svc_raft.c: the table changed (the transport learns where members are). */
+void svc_raft_members_changed(struct kv_service *svc, enum raft_conf_op op, uint64_t id);
+
 /* svc_lease.c: leases expire by the leader's proposals alone; a new leader gives every
  * lease its whole TTL from now (etcd's promotion). */
 void svc_lease_leader(struct kv_service *svc, bool leader);

@@ -15,6 +15,7 @@
 
 #include "../lib/log.h"
 #include "node.h"
+#include "peer.h"
 #include "svc_int.h"
 
 #define ENTRY_HEAD 20
@@ -60,7 +61,10 @@ struct svc_raft {
 	size_t waiting;
 	long sweep_timer;
 	long retry_timer;
+	struct peer_net *net;		/* NULL: a member on its own, no peer port */
+	bool published;			/* the table has this member's client URLs */
 	int err;			/* the Raft log cannot be written */
+	uint64_t lead;			/* the leader as last known */
 	uint64_t applied;
 };
 
@@ -107,6 +111,8 @@ static void waiter_gone(struct grpc_call *call, void *arg)
 	free(w);
 }
 
+static void publish(struct svc_raft *sr);
+
 /* Fails the waiters whose entries did not come back in time (lost with a leader). */
 static void sweep(struct ev_loop *loop, void *arg)
 {
@@ -115,6 +121,7 @@ static void sweep(struct ev_loop *loop, void *arg)
 	long id = ev_timer(loop, SWEEP_MS, sweep, sr);
 
 	sr->sweep_timer = id > 0 ? id : 0;
+	publish(sr);
 	for (size_t b = 0; b < BUCKETS && sr->waiting; b++) {
 		struct waiter **p = &sr->bucket[b];
 		while (*p) {
@@ -327,8 +334,12 @@ static void apply(void *ctx, const struct raft_entry *e)
 	struct svc_raft *sr = ctx;
 	struct kv_service *svc = sr->svc;
 
-	if (e->type != RAFT_ENTRY_NORMAL || e->len == 0)
-		return;	/* a leader's first entry; members are the core's business for now */
+	if (e->type == RAFT_ENTRY_CONF) {
+		svc_members_apply(svc, e);
+		return;
+	}
+	if (e->len == 0)
+		return;	/* a leader's first entry */
 	if (e->len < ENTRY_HEAD || e->data[0] != 1 || !e->data[1] || e->data[1] > OP_LAST) {
 		log_warnx("kv: raft: entry %llu is not a request this cabind knows; skipped",
 			  (unsigned long long)e->index);
@@ -370,9 +381,17 @@ static void applied(void *ctx, uint64_t index)
 	svc_wal_set_applied(sr->svc, index);
 }
 
+static void fail_waiters(struct svc_raft *sr, enum grpc_status st, const char *why);
+
 static void role(void *ctx, enum raft_role r, uint64_t lead, uint64_t term)
 {
 	struct svc_raft *sr = ctx;
+
+	/* what waits went to the old leader, which may be gone: the clients hear it now
+	 * rather than at their deadline (the write may still be applied, as with etcd) */
+	if (lead != sr->lead && sr->lead && sr->waiting)
+		fail_waiters(sr, GRPC_UNAVAILABLE, "etcdserver: leader changed");
+	sr->lead = lead;
 
 	sr->svc->raft_term = term;
 	if (r == RAFT_LEADER)
@@ -383,22 +402,151 @@ static void role(void *ctx, enum raft_role r, uint64_t lead, uint64_t term)
 	svc_lease_leader(sr->svc, r == RAFT_LEADER);
 }
 
+/* ---- peers ------------------------------------------------------------------------------ */
+
+static void send_msg(void *ctx, const struct raft_msg *m)
+{
+	struct svc_raft *sr = ctx;
+	int rc = sr->net ? peer_net_send(sr->net, m) : -ENOENT;
+
+	/* a snapshot is not sent yet: the follower stays behind until it is */
+	if (m->type == RAFT_MSG_SNAP || rc < 0)
+		node_report(sr->node, m->to, m->type == RAFT_MSG_SNAP);
+}
+
+static void recv_msg(void *ctx, const struct raft_msg *m)
+{
+	struct svc_raft *sr = ctx;
+	int rc = node_step(sr->node, m);
+
+	if (rc == -EINVAL)
+		log_debug("kv: raft: a malformed %s from %016llx dropped", raft_msg_name(m->type),
+			  (unsigned long long)m->from);
+}
+
+static void peer_down(void *ctx, uint64_t id)
+{
+	struct svc_raft *sr = ctx;
+	node_report(sr->node, id, false);
+}
+
+/* host and port of the first URL of a comma-separated list. */
+static int first_url(const char *list, struct kv_url *u)
+{
+	char why[200];
+	struct kv_url urls[KV_URLS_MAX];
+	int n = kv_parse_urls(list, urls, KV_URLS_MAX, why, sizeof(why));
+	if (n < 1)
+		return -EINVAL;
+	*u = urls[0];
+	return 0;
+}
+
+void svc_raft_members_changed(struct kv_service *svc, enum raft_conf_op op, uint64_t id)
+{
+	struct svc_raft *sr = svc->raft;
+	struct svc_member *m = svc_member_find(svc, id);
+	struct kv_url u;
+
+	if (!sr || !sr->net || id == svc->member_id)
+		return;
+	if (op == RAFT_CONF_REMOVE || !m)
+		peer_net_remove(sr->net, id);
+	else if (first_url(m->peer_urls, &u) == 0)
+		peer_net_set(sr->net, id, u.host, u.port);
+}
+
+/* This member's client URLs go into the table through Raft (etcd's publish). */
+static void publish(struct svc_raft *sr)
+{
+	struct kv_service *svc = sr->svc;
+	struct svc_member *me = svc_member_find(svc, svc->member_id), m;
+	uint8_t buf[RAFT_CONF_HEAD + 1200];
+	size_t n;
+
+	if (sr->published || !me)
+		return;
+	if (strcmp(me->client_urls, svc->client_urls) == 0 && strcmp(me->name, svc->name) == 0) {
+		sr->published = true;
+		return;
+	}
+	if (!node_leader(sr->node))
+		return;
+	m = *me;
+	snprintf(m.name, sizeof(m.name), "%s", svc->name);
+	snprintf(m.client_urls, sizeof(m.client_urls), "%s", svc->client_urls);
+	if ((n = svc_member_encode(buf, sizeof(buf), RAFT_CONF_UPDATE, &m)))
+		node_propose(sr->node, RAFT_ENTRY_CONF, buf, n);	/* again if it is lost */
+}
+
 /* ---- life cycle -------------------------------------------------------------------------- */
+
+static int start_net(struct svc_raft *sr, struct ev_loop *loop, const struct kv_opts *o,
+		     char *err, size_t errlen)
+{
+	struct kv_service *svc = sr->svc;
+	struct kv_url urls[KV_URLS_MAX];
+	char why[200];
+	int n = kv_parse_urls(o->listen_peer, urls, KV_URLS_MAX, why, sizeof(why)), rc;
+
+	if (n < 0) {
+		snprintf(err, errlen, "--listen-peer-urls: %s", why);
+		return -EINVAL;
+	}
+	if ((rc = peer_net_new(loop, svc->cluster_id, svc->member_id, recv_msg, peer_down, sr,
+			       &sr->net)) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return rc;
+	}
+	for (int i = 0; i < n; i++) {
+		if (urls[i].tls) {
+			snprintf(err, errlen, "--listen-peer-urls: https:// (peer TLS) is not "
+				 "supported yet");
+			return -ENOTSUP;
+		}
+		int port = peer_net_listen(sr->net, urls[i].host, urls[i].port);
+		if (port < 0) {
+			snprintf(err, errlen, "listen for peers on %s:%d: %s", urls[i].host,
+				 urls[i].port, strerror(-port));
+			return port;
+		}
+		log_info("kv: listening for peers on http://%s:%d", urls[i].host, port);
+	}
+	return 0;
+}
+
+/* The members to start a new cluster with: one CONF entry each, in id order, the same on
+ * every initial member. */
+static int bootstrap(const struct kv_opts *o, struct raft_entry *e, uint8_t (*buf)[RAFT_CONF_HEAD + 1200],
+		     char *err, size_t errlen)
+{
+	struct svc_member m[RAFT_MAX_MEMBERS];
+	int n = svc_initial_cluster(o, m, RAFT_MAX_MEMBERS, err, errlen);
+
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && m[j - 1].id > m[j].id; j--) {
+			struct svc_member t = m[j];
+			m[j] = m[j - 1];
+			m[j - 1] = t;
+		}
+	for (int i = 0; i < n; i++) {
+		e[i] = (struct raft_entry){ .type = RAFT_ENTRY_CONF, .data = buf[i] };
+		e[i].len = (uint32_t)svc_member_encode(buf[i], sizeof(buf[i]), RAFT_CONF_ADD_VOTER,
+						       &m[i]);
+	}
+	return n;
+}
 
 int svc_raft_start(struct kv_service *svc, struct ev_loop *loop, const struct kv_opts *o,
 		   const char *dir, char *err, size_t errlen)
 {
 	struct svc_raft *sr = calloc(1, sizeof(*sr));
-	uint8_t head[RAFT_CONF_HEAD];
-	struct raft_entry boot = { .type = RAFT_ENTRY_CONF, .len = RAFT_CONF_HEAD, .data = head };
-	struct node_cbs cb = { .apply = apply, .applied = applied, .role = role, .ctx = sr };
-	struct node_opts no = {
-		.id = svc->member_id, .heartbeat_ms = o->heartbeat_ms,
-		.election_ms = o->election_ms, .applied = svc_wal_applied(svc),
-		.bootstrap = &boot, .n_bootstrap = 1, .snapshot_count = o->snapshot_count,
-		.seed = ev_now_ms(),
-	};
-	int rc;
+	static uint8_t buf[RAFT_MAX_MEMBERS][RAFT_CONF_HEAD + 1200];
+	struct raft_entry boot[RAFT_MAX_MEMBERS];
+	struct node_cbs cb = { .apply = apply, .applied = applied, .role = role,
+			       .send = send_msg, .ctx = sr };
+	int rc, n = 0;
+	bool join = strcmp(o->initial_cluster_state, "existing") == 0;
 
 	if (!sr) {
 		snprintf(err, errlen, "out of memory");
@@ -406,33 +554,45 @@ int svc_raft_start(struct kv_service *svc, struct ev_loop *loop, const struct kv
 	}
 	sr->svc = svc;
 	sr->loop = loop;
-	raft_conf_head(head, RAFT_CONF_ADD_VOTER, svc->member_id);
-	svc->raft = sr;
-	if ((rc = node_open(loop, dir, &no, &cb, &sr->node, err, errlen)) < 0) {
-		svc->raft = NULL;
+	if (!join && (n = bootstrap(o, boot, buf, err, errlen)) < 0) {
 		free(sr);
-		return rc;
+		return n;
 	}
+	struct node_opts no = {
+		.id = svc->member_id, .heartbeat_ms = o->heartbeat_ms,
+		.election_ms = o->election_ms, .applied = svc_wal_applied(svc),
+		.bootstrap = boot, .n_bootstrap = (size_t)n, .snapshot_count = o->snapshot_count,
+		.seed = ev_now_ms(),
+	};
+	/* a peer port when there are peers, or when asked for one */
+	bool peers = n > 1 || join || strcmp(o->listen_peer, "http://localhost:2380") != 0;
+	svc->raft = sr;
+	if (peers && (rc = start_net(sr, loop, o, err, errlen)) < 0)
+		goto fail;
+	if ((rc = node_open(loop, dir, &no, &cb, &sr->node, err, errlen)) < 0)
+		goto fail;
+	for (unsigned i = 0; i < svc->members.n; i++)
+		svc_raft_members_changed(svc, RAFT_CONF_ADD_VOTER, svc->members.m[i].id);
 	long id = ev_timer(loop, SWEEP_MS, sweep, sr);
 	sr->sweep_timer = id > 0 ? id : 0;
 	return 0;
+fail:
+	peer_net_free(sr->net);
+	svc->raft = NULL;
+	free(sr);
+	return rc;
 }
 
-/* The clients waiting now learn that their writes could not be made durable (they may
- * still be, once the log can be written again). */
-static void fail_waiters(struct svc_raft *sr, int rc)
+/* The clients waiting now learn that their writes may not be applied (they may be). */
+static void fail_waiters(struct svc_raft *sr, enum grpc_status st, const char *why)
 {
-	char why[200];
-
-	snprintf(why, sizeof(why), "etcdserver: the write could not be made durable (%s); it "
-		 "may still be applied", strerror(-rc));
 	for (size_t b = 0; b < BUCKETS; b++)
 		while (sr->bucket[b]) {
 			struct waiter *w = sr->bucket[b];
 			sr->bucket[b] = w->next;
 			sr->waiting--;
 			grpc_call_defer(w->call, NULL, NULL);
-			grpc_finish(w->call, GRPC_UNAVAILABLE, why);
+			grpc_finish(w->call, st, why);
 			free(w);
 		}
 }
@@ -456,8 +616,11 @@ static void process(struct svc_raft *sr, uint64_t durable)
 	if (rc < 0) {
 		if (!sr->err && rc != -ENOMEM)
 			svc_wal_raise_nospace(sr->svc);
+		char why[200];
+		snprintf(why, sizeof(why), "etcdserver: the write could not be made durable (%s);"
+			 " it may still be applied", strerror(-rc));
 		sr->err = rc;
-		fail_waiters(sr, rc);
+		fail_waiters(sr, GRPC_UNAVAILABLE, why);
 		if (!sr->retry_timer) {
 			long id = ev_timer(sr->loop, 1000, retry, sr);
 			sr->retry_timer = id > 0 ? id : 0;
@@ -491,19 +654,13 @@ void svc_raft_stop(struct kv_service *svc)
 
 	if (!sr)
 		return;
-	for (size_t b = 0; b < BUCKETS; b++)
-		while (sr->bucket[b]) {
-			struct waiter *w = sr->bucket[b];
-			sr->bucket[b] = w->next;
-			grpc_call_defer(w->call, NULL, NULL);
-			grpc_finish(w->call, GRPC_UNAVAILABLE, "etcdserver: server stopped");
-			free(w);
-		}
+	fail_waiters(sr, GRPC_UNAVAILABLE, "etcdserver: server stopped");
 	if (sr->sweep_timer)
 		ev_cancel(sr->loop, sr->sweep_timer);
 	if (sr->retry_timer)
 		ev_cancel(sr->loop, sr->retry_timer);
 	node_close(sr->node);
+	peer_net_free(sr->net);
 	svc->raft = NULL;
 	free(sr);
 }

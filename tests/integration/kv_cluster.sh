@@ -1,0 +1,115 @@
+# Three cabind members on loopback form one cluster from --initial-cluster: one leader, the
+# same term everywhere, the member list with every name and URL; a write through any
+# member is read through the others. Then kill -9 of the leader while a writer keeps
+# writing through the survivors: a new leader, and every acknowledged write is on both
+# survivors; the killed member comes back and catches up from the log.
+source tests/integration/lib.sh
+
+command -v etcdctl >/dev/null || skip "etcdctl is not installed"
+export ETCDCTL_API=3
+
+declare -a CP PP PID
+IC=
+for i in 1 2 3; do
+	CP[i]=$(free_port)
+	PP[i]=$(free_port)
+	IC+="${IC:+,}m$i=http://127.0.0.1:${PP[i]}"
+done
+
+start_member() {
+	local i=$1
+	"$CABIND" --name "m$i" --data-dir "$TMP/m$i" \
+		--listen-client-urls "http://127.0.0.1:${CP[i]}" \
+		--advertise-client-urls "http://127.0.0.1:${CP[i]}" \
+		--listen-peer-urls "http://127.0.0.1:${PP[i]}" \
+		--initial-advertise-peer-urls "http://127.0.0.1:${PP[i]}" \
+		--initial-cluster "$IC" >>"$TMP/m$i.out" 2>>"$TMP/m$i.log" &
+	PID[i]=$!
+	CLEANUP+=("kill -9 ${PID[i]} 2>/dev/null")
+}
+ep() { echo "127.0.0.1:${CP[$1]}"; }
+E() { local i=$1; shift; etcdctl --endpoints "$(ep "$i")" --command-timeout=3s "$@"; }
+ALL="$(ep 1),$(ep 2),$(ep 3)"
+
+# The endpoint (host:port) of the leader, as the members report it.
+leader_of() {
+	etcdctl --endpoints "$1" endpoint status 2>/dev/null | awk -F', ' '$5 == "true" { print $1 }'
+}
+has_leader() { [[ -n $(leader_of "$ALL") ]]; }
+
+for i in 1 2 3; do start_member $i; done
+wait_for 30 "a leader" has_leader
+note "one leader, one term"
+status=$(etcdctl --endpoints "$ALL" endpoint status)
+echo "$status"
+[[ $(awk -F', ' '$5 == "true"' <<<"$status" | wc -l) == 1 ]] || fail "not exactly one leader"
+[[ $(awk -F', ' '{ print $6 }' <<<"$status" | sort -u | wc -l) == 1 ]] || fail "terms differ"
+
+note "the member list: names, peer and client URLs"
+has_all_members() {
+	local list
+	list=$(E 1 member list) || return 1
+	for i in 1 2 3; do
+		grep -q "started, m$i, http://127.0.0.1:${PP[i]}, http://127.0.0.1:${CP[i]}, false" \
+			<<<"$list" || return 1
+	done
+}
+wait_for 10 "every member's client URLs in the list" has_all_members
+E 2 member list
+
+note "writes through each member, read through the others"
+value_at() { [[ $(E "$1" get "$2" --print-value-only --consistency=s) == "$3" ]]; }
+for i in 1 2 3; do
+	E $i put "from$i" "v$i" >/dev/null || fail "put through member $i"
+	for j in 1 2 3; do
+		wait_for 5 "from$i at member $j" value_at $j "from$i" "v$i"
+	done
+done
+
+note "kill -9 of the leader during writes"
+L=$(leader_of "$ALL")
+for i in 1 2 3; do [[ $L == "$(ep $i)" ]] && LI=$i; done
+S1=$((LI % 3 + 1))
+S2=$((S1 % 3 + 1))
+: >"$TMP/acked"
+(
+	n=0
+	while [[ ! -e $TMP/stop ]]; do
+		n=$((n + 1))
+		for s in $S1 $S2; do
+			if etcdctl --endpoints "$(ep $s)" --command-timeout=1s put "w$n" "$n" \
+				>/dev/null 2>&1; then
+				echo "w$n" >>"$TMP/acked"
+				break
+			fi
+		done
+	done
+) &
+WRITER=$!
+CLEANUP+=("kill $WRITER 2>/dev/null")
+wait_for 10 "writes before the kill" test -s "$TMP/acked"
+kill -9 "${PID[LI]}"
+killed_at=$(wc -l <"$TMP/acked")
+new_leader() { local l; l=$(leader_of "$(ep $S1),$(ep $S2)"); [[ -n $l && $l != "$L" ]]; }
+wait_for 15 "a new leader" new_leader
+more_writes() { (($(wc -l <"$TMP/acked") >= killed_at + 20)); }
+wait_for 30 "writes after the new leader" more_writes
+touch "$TMP/stop"
+wait $WRITER || true
+echo "acknowledged writes: $(wc -l <"$TMP/acked") ($killed_at before the kill); new leader $(leader_of "$(ep $S1),$(ep $S2)")"
+for s in $S1 $S2; do
+	E $s get w --prefix --keys-only --consistency=s | grep -v '^$' | sort >"$TMP/have$s"
+	missing=$(sort "$TMP/acked" | comm -23 - "$TMP/have$s" | head -n 5)
+	[[ -z $missing ]] || fail "member $s lacks acknowledged writes: $missing"
+done
+
+note "the killed member comes back and catches up"
+start_member "$LI"
+caught_up() {
+	E "$LI" get w --prefix --keys-only --consistency=s | grep -v '^$' | sort >"$TMP/back"
+	cmp -s "$TMP/back" "$TMP/have$S1"
+}
+wait_for 30 "member $LI to catch up" caught_up
+E "$LI" put back yes >/dev/null || fail "put through the member that came back"
+for s in $S1 $S2; do wait_for 5 "the write at member $s" value_at $s back yes; done
+etcdctl --endpoints "$ALL" endpoint status -w table
