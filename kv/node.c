@@ -277,6 +277,17 @@ uint64_t node_leader(const struct kv_node *n)
 	return st.lead;
 }
 
+bool node_alone(const struct kv_node *n)
+{
+	struct raft_status st;
+	unsigned voters = 0;
+
+	raft_status(n->r, &st);
+	for (uint32_t i = 0; i < st.conf.n; i++)
+		voters += !st.conf.learner[i];
+	return st.role == RAFT_LEADER && voters == 1;
+}
+
 uint64_t node_term(const struct kv_node *n)
 {
 	struct raft_status st;

@@ -64,6 +64,9 @@ bool node_busy(const struct kv_node *n);
 
 void node_status(const struct kv_node *n, struct raft_status *st);
 uint64_t node_leader(const struct kv_node *n);
+/* This member leads and is the only voter: what it applied is all there is (a
+ * linearizable read needs no round of heartbeats). */
+bool node_alone(const struct kv_node *n);
 uint64_t node_term(const struct kv_node *n);
 
 #endif

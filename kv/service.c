@@ -103,58 +103,6 @@ static void health_check(struct grpc_call *call, const uint8_t *msg, size_t len,
 
 /* ---- Cluster ---- */
 
-/* Splits a comma-separated list into pb_bytes (pointing into s). */
-static size_t url_list(const char *s, struct pb_bytes *out, size_t max)
-{
-	size_t n = 0;
-	while (*s && n < max) {
-		const char *c = strchr(s, ',');
-		size_t len = c ? (size_t)(c - s) : strlen(s);
-		out[n++] = (struct pb_bytes){ (const uint8_t *)s, len };
-		s += len + (c != NULL);
-	}
-	return n;
-}
-
-#define URLS_MAX 8
-
-static void member_list(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
-{
-	struct kv_service *svc = ctx;
-	struct pb_arena a;
-	struct kvm_member_list_request req;
-	svc_arena_init(&a);
-	if (svc_decode(call, KVM_MEMBER_LIST_REQUEST, msg, len, &req, &a) == 0) {
-		static struct pb_bytes urls[RAFT_MAX_MEMBERS][2][URLS_MAX];
-		struct kvm_member m[RAFT_MAX_MEMBERS];
-		struct svc_member self = { .id = svc->member_id };
-		const struct svc_member *t = svc->members.m;
-		size_t n = svc->members.n;
-		if (n == 0) {	/* no Raft: this member alone */
-			snprintf(self.name, sizeof(self.name), "%s", svc->name);
-			snprintf(self.peer_urls, sizeof(self.peer_urls), "%s", svc->peer_urls);
-			snprintf(self.client_urls, sizeof(self.client_urls), "%s", svc->client_urls);
-			t = &self;
-			n = 1;
-		}
-		for (size_t i = 0; i < n; i++) {
-			m[i] = (struct kvm_member){
-				.id = t[i].id,
-				.name = { (const uint8_t *)t[i].name, strlen(t[i].name) },
-				.peer_urls = urls[i][0],
-				.n_peer_urls = url_list(t[i].peer_urls, urls[i][0], URLS_MAX),
-				.client_urls = urls[i][1],
-				.n_client_urls = url_list(t[i].client_urls, urls[i][1], URLS_MAX),
-				.is_learner = t[i].learner,
-			};
-		}
-		struct kvm_header h = svc_header(svc, 0);
-		struct kvm_members_response res = { .header = &h, .members = m, .n_members = n };
-		svc_reply(call, KVM_MEMBERS_RESPONSE, &res);
-	}
-	pb_arena_free(&a);
-}
-
 /* ---- Maintenance ---- */
 
 static void status(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
@@ -244,28 +192,8 @@ static void defragment(struct grpc_call *call, const uint8_t *msg, size_t len, v
 	pb_arena_free(&a);
 }
 
-/* One member is always the leader: moving leadership to itself is done (an empty answer,
- * as etcd gives), to anyone else etcd's error. */
-static void move_leader(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
-{
-	struct kv_service *svc = ctx;
-	struct pb_arena a;
-	struct kvm_move_leader_request req;
-	svc_arena_init(&a);
-	if (svc_decode(call, KVM_MOVE_LEADER_REQUEST, msg, len, &req, &a) == 0) {
-		if (req.target_id != svc->member_id) {
-			grpc_finish(call, GRPC_FAILED_PRECONDITION,
-				    "etcdserver: bad leader transferee");
-		} else {
-			struct kvm_header_response res = { .header = NULL };
-			svc_reply(call, KVM_HEADER_RESPONSE, &res);
-		}
-	}
-	pb_arena_free(&a);
-}
-
 static const struct grpc_method methods[] = {
-	{ "/etcdserverpb.KV/Range", svc_range, NULL, NULL },
+	{ "/etcdserverpb.KV/Range", svc_raft_range, NULL, NULL },
 	{ "/etcdserverpb.KV/Put", svc_raft_put, NULL, NULL },
 	{ "/etcdserverpb.KV/DeleteRange", svc_raft_delete, NULL, NULL },
 	{ "/etcdserverpb.KV/Txn", svc_raft_txn, NULL, NULL },
@@ -276,13 +204,17 @@ static const struct grpc_method methods[] = {
 	{ "/etcdserverpb.Lease/LeaseKeepAlive", svc_lease_keepalive, svc_lease_keepalive_end, NULL },
 	{ "/etcdserverpb.Lease/LeaseTimeToLive", svc_lease_ttl, NULL, NULL },
 	{ "/etcdserverpb.Lease/LeaseLeases", svc_lease_leases, NULL, NULL },
-	{ "/etcdserverpb.Cluster/MemberList", member_list, NULL, NULL },
+	{ "/etcdserverpb.Cluster/MemberAdd", svc_member_add, NULL, NULL },
+	{ "/etcdserverpb.Cluster/MemberRemove", svc_member_remove, NULL, NULL },
+	{ "/etcdserverpb.Cluster/MemberUpdate", svc_member_update, NULL, NULL },
+	{ "/etcdserverpb.Cluster/MemberList", svc_member_list, NULL, NULL },
+	{ "/etcdserverpb.Cluster/MemberPromote", svc_member_promote, NULL, NULL },
 	{ "/etcdserverpb.Maintenance/Status", status, NULL, NULL },
 	{ "/etcdserverpb.Maintenance/HashKV", hash_kv, NULL, NULL },
 	{ "/etcdserverpb.Maintenance/Alarm", alarm, NULL, NULL },
 	{ "/etcdserverpb.Maintenance/Defragment", defragment, NULL, NULL },
 	{ "/etcdserverpb.Maintenance/Snapshot", svc_snapshot, NULL, NULL },
-	{ "/etcdserverpb.Maintenance/MoveLeader", move_leader, NULL, NULL },
+	{ "/etcdserverpb.Maintenance/MoveLeader", svc_move_leader, NULL, NULL },
 	{ "/grpc.health.v1.Health/Check", health_check, NULL, NULL },
 };
 
@@ -305,16 +237,14 @@ int kv_service_new(const struct kv_opts *o, const char *dir, struct kv_service *
 	snprintf(svc->peer_urls, sizeof(svc->peer_urls), "%s", o->advertise_peer);
 	snprintf(svc->client_urls, sizeof(svc->client_urls), "%s", o->advertise_client);
 	struct svc_member init[RAFT_MAX_MEMBERS];
-	uint64_t ids[RAFT_MAX_MEMBERS];
 	int n = svc_initial_cluster(o, init, RAFT_MAX_MEMBERS, err, errlen);
 	if (n < 0) {
 		kv_service_free(svc);
 		return n;
 	}
-	for (int i = 0; i < n; i++)
-		ids[i] = init[i].id;
+	snprintf(svc->token, sizeof(svc->token), "%s", o->initial_cluster_token);
 	svc->member_id = svc_member_id(o->initial_cluster_token, o->advertise_peer);
-	svc->cluster_id = svc_cluster_id(o->initial_cluster_token, ids, (size_t)n);
+	svc->cluster_id = svc_cluster_id(o->initial_cluster_token);
 	svc->raft_term = 1;
 	int rc0 = svc_members_load(svc, dir, err, errlen);
 	if (rc0 < 0) {

@@ -36,6 +36,7 @@ struct svc_members {
 
 struct kv_service {
 	char name[64];
+	char token[64];			/* --initial-cluster-token */
 	char peer_urls[1024], client_urls[1024];
 	uint64_t cluster_id, member_id, raft_term;
 	struct mvcc *store;
@@ -167,6 +168,8 @@ size_t svc_alarm(struct kv_service *svc, const struct kvm_alarm_request *req,
 /* svc_raft.c: the writes as Raft proposals; see there. The method handlers for the write
  * methods (they run the svc_ handler at once without Raft or while applying). */
 void svc_raft_put(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+/* Range: a serializable one at once, a linearizable one once a ReadIndex round says. */
+void svc_raft_range(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 void svc_raft_delete(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 void svc_raft_txn(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 void svc_raft_compact(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
@@ -198,18 +201,41 @@ void svc_wal_raise_nospace(struct kv_service *svc);
  * -EINVAL with err); CONF entry data (encode returns its length, 0 if cap is too small);
  * load from DATA_DIR/member/members (0 if there is none); apply a CONF entry. */
 uint64_t svc_member_id(const char *token, const char *peer_urls);
-uint64_t svc_cluster_id(const char *token, const uint64_t *ids, size_t n);
+uint64_t svc_cluster_id(const char *token);
 int svc_initial_cluster(const struct kv_opts *o, struct svc_member *out, size_t max,
 			char *err, size_t errlen);
+#define SVC_MEMBER_MAX (RAFT_CONF_HEAD + 6 + 64 + 512 + 512 + 16)	/* encoded */
 size_t svc_member_encode(uint8_t *buf, size_t cap, enum raft_conf_op op,
-			 const struct svc_member *m);
+			 const struct svc_member *m, uint64_t origin, uint64_t seq);
 int svc_member_decode(const uint8_t *data, size_t len, enum raft_conf_op *op,
-		      struct svc_member *m);
+		      struct svc_member *m, uint64_t *origin, uint64_t *seq);
 int svc_members_load(struct kv_service *svc, const char *dir, char *err, size_t errlen);
 void svc_members_apply(struct kv_service *svc, const struct raft_entry *e);
 struct svc_member *svc_member_find(struct kv_service *svc, uint64_t id);
-/* svc_raft.c: the table changed (the transport learns where members are). */
+/* svc_raft.c: the table changed (the transport learns where members are); a change was
+ * applied (the client of (origin, seq) gets its answer). */
 void svc_raft_members_changed(struct kv_service *svc, enum raft_conf_op op, uint64_t id);
+void svc_raft_conf_applied(struct kv_service *svc, uint64_t origin, uint64_t seq, uint64_t id);
+/* Proposes a membership change for call (answered as answer says once applied). Returns
+ * 0 or finishes the call with etcd's error. */
+enum svc_answer { SVC_ANSWER_WRITE, SVC_ANSWER_MEMBER_ADD, SVC_ANSWER_MEMBERS };
+void svc_raft_propose_conf(struct kv_service *svc, struct grpc_call *call,
+			   enum raft_conf_op op, const struct svc_member *m, enum svc_answer answer);
+/* Hands leadership to member id (MoveLeader). 0, -EAGAIN (no leader), -EINVAL. */
+int svc_raft_transfer(struct kv_service *svc, uint64_t id);
+/* A learner's progress as the leader sees it: its match and the leader's commit; false
+ * when this member does not lead. */
+bool svc_raft_progress(const struct kv_service *svc, uint64_t id, uint64_t *match,
+		       uint64_t *commit);
+/* svc_cluster.c: the answer to a membership change, once applied. */
+void svc_cluster_answer(struct kv_service *svc, struct grpc_call *call, enum svc_answer a,
+			uint64_t id);
+void svc_member_list(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+void svc_member_add(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+void svc_member_remove(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+void svc_member_update(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+void svc_member_promote(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+void svc_move_leader(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 
 /* svc_lease.c: leases expire by the leader's proposals alone; a new leader gives every
  * lease its whole TTL from now (etcd's promotion). */

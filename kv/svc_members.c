@@ -1,7 +1,8 @@
 /* The cluster's members as the etcd Cluster API shows them: each one's id, name, peer and
  * client URLs, learner or voter. The table changes by Raft CONF entries (their data: the
  * core's head, then u16 length and the name, u16 length and the peer URLs, u16 length and
- * the client URLs, comma-separated) and is kept in DATA_DIR/member/members, one line per
+ * the client URLs, comma-separated, then u64 the member that proposed it and u64 its
+ * sequence number for the client waiting, 0 for none) and is kept in DATA_DIR/member/members, one line per
  * member, rewritten whole (temporary file, fsync, rename) on every change. Ids come from
  * the peer URLs and the cluster token, so every member computes the same from
  * --initial-cluster, and MemberAdd the one the new member computes for itself. */
@@ -28,19 +29,10 @@ uint64_t svc_member_id(const char *token, const char *peer_urls)
 	return h ? h : 1;
 }
 
-uint64_t svc_cluster_id(const char *token, const uint64_t *ids, size_t n)
+/* The token alone: a member joining later computes the same from its flags. */
+uint64_t svc_cluster_id(const char *token)
 {
-	uint64_t h = fnv(0xcbf29ce484222325ull, token), sorted[RAFT_MAX_MEMBERS];
-
-	memcpy(sorted, ids, n * sizeof(*ids));
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
-			uint64_t t = sorted[j];
-			sorted[j] = sorted[j - 1];
-			sorted[j - 1] = t;
-		}
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ sorted[i]) * 0x100000001b3ull;
+	uint64_t h = fnv(0xcbf29ce484222325ull, token);
 	return h ? h : 1;
 }
 
@@ -98,11 +90,25 @@ static size_t put_str(uint8_t *p, const char *s)
 	return 2 + n;
 }
 
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
 size_t svc_member_encode(uint8_t *buf, size_t cap, enum raft_conf_op op,
-			 const struct svc_member *m)
+			 const struct svc_member *m, uint64_t origin, uint64_t seq)
 {
 	size_t need = RAFT_CONF_HEAD + 6 + strlen(m->name) + strlen(m->peer_urls) +
-		      strlen(m->client_urls);
+		      strlen(m->client_urls) + 16;
 	if (need > cap)
 		return 0;
 	raft_conf_head(buf, op, m->id);
@@ -110,7 +116,9 @@ size_t svc_member_encode(uint8_t *buf, size_t cap, enum raft_conf_op op,
 	n += put_str(buf + n, m->name);
 	n += put_str(buf + n, m->peer_urls);
 	n += put_str(buf + n, m->client_urls);
-	return n;
+	put64(buf + n, origin);
+	put64(buf + n + 8, seq);
+	return n + 16;
 }
 
 static int get_str(const uint8_t **p, const uint8_t *end, char *out, size_t cap)
@@ -127,19 +135,22 @@ static int get_str(const uint8_t **p, const uint8_t *end, char *out, size_t cap)
 }
 
 int svc_member_decode(const uint8_t *data, size_t len, enum raft_conf_op *op,
-		      struct svc_member *m)
+		      struct svc_member *m, uint64_t *origin, uint64_t *seq)
 {
 	const uint8_t *p = data + RAFT_CONF_HEAD, *end = data + len;
 
 	memset(m, 0, sizeof(*m));
+	*origin = *seq = 0;
 	if (raft_conf_parse(data, len, op, &m->id) < 0)
 		return -EINVAL;
 	if (len == RAFT_CONF_HEAD)
 		return 0;	/* a removal needs no more */
 	if (get_str(&p, end, m->name, sizeof(m->name)) ||
 	    get_str(&p, end, m->peer_urls, sizeof(m->peer_urls)) ||
-	    get_str(&p, end, m->client_urls, sizeof(m->client_urls)) || p != end)
+	    get_str(&p, end, m->client_urls, sizeof(m->client_urls)) || end - p != 16)
 		return -EINVAL;
+	*origin = get64(p);
+	*seq = get64(p + 8);
 	return 0;
 }
 
@@ -226,12 +237,15 @@ void svc_members_apply(struct kv_service *svc, const struct raft_entry *e)
 	struct svc_members *t = &svc->members;
 	enum raft_conf_op op;
 	struct svc_member m, *old;
+	uint64_t origin, seq;
 
-	if (e->index <= t->index)
-		return;	/* the file has it */
-	if (svc_member_decode(e->data, e->len, &op, &m) < 0) {
+	if (svc_member_decode(e->data, e->len, &op, &m, &origin, &seq) < 0) {
 		log_warnx("kv: raft: entry %" PRIu64 ": a membership change this cabind cannot "
 			  "read", e->index);
+		return;
+	}
+	if (e->index <= t->index) {	/* the file has it */
+		svc_raft_conf_applied(svc, origin, seq, m.id);
 		return;
 	}
 	old = svc_member_find(svc, m.id);
@@ -268,4 +282,5 @@ void svc_members_apply(struct kv_service *svc, const struct raft_entry *e)
 	t->index = e->index;
 	save(svc);
 	svc_raft_members_changed(svc, op, m.id);
+	svc_raft_conf_applied(svc, origin, seq, m.id);
 }

@@ -50,6 +50,7 @@ struct waiter {
 	struct svc_raft *sr;
 	struct grpc_call *call;
 	uint64_t seq, deadline;
+	enum svc_answer answer;
 };
 
 struct svc_raft {
@@ -59,6 +60,9 @@ struct svc_raft {
 	uint64_t seq;
 	struct waiter *bucket[BUCKETS];
 	size_t waiting;
+	struct reader *reads;		/* linearizable reads, newest first */
+	uint64_t read_round;		/* the last ReadIndex asked (its ctx) */
+	bool read_asked;		/* reads without a round wait for the next */
 	long sweep_timer;
 	long retry_timer;
 	struct peer_net *net;		/* NULL: a member on its own, no peer port */
@@ -81,6 +85,18 @@ static uint64_t get64(const uint8_t *p)
 		v |= (uint64_t)p[i] << (8 * i);
 	return v;
 }
+
+/* A linearizable read: the request (copied), then the index it may run at once that is
+ * applied (0 until the leader said). */
+struct reader {
+	struct reader *next;
+	struct svc_raft *sr;
+	struct grpc_call *call;
+	uint64_t round, index, deadline;
+	void (*run)(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+	size_t len;
+	uint8_t msg[];
+};
 
 /* ---- waiting clients --------------------------------------------------------------------- */
 
@@ -112,6 +128,7 @@ static void waiter_gone(struct grpc_call *call, void *arg)
 }
 
 static void publish(struct svc_raft *sr);
+static void run_reads(struct svc_raft *sr, const char *why);
 
 /* Fails the waiters whose entries did not come back in time (lost with a leader). */
 static void sweep(struct ev_loop *loop, void *arg)
@@ -122,6 +139,8 @@ static void sweep(struct ev_loop *loop, void *arg)
 
 	sr->sweep_timer = id > 0 ? id : 0;
 	publish(sr);
+	if (sr->reads)
+		run_reads(sr, NULL);
 	for (size_t b = 0; b < BUCKETS && sr->waiting; b++) {
 		struct waiter **p = &sr->bucket[b];
 		while (*p) {
@@ -137,6 +156,25 @@ static void sweep(struct ev_loop *loop, void *arg)
 			free(w);
 		}
 	}
+}
+
+static struct waiter *waiter_new(struct svc_raft *sr, struct grpc_call *call,
+				 enum svc_answer answer)
+{
+	struct waiter *w = calloc(1, sizeof(*w));
+
+	if (w)
+		*w = (struct waiter){.sr = sr, .call = call, .seq = ++sr->seq, .answer = answer,
+				     .deadline = ev_now_ms() + WAIT_MS};
+	return w;
+}
+
+static void waiter_add(struct svc_raft *sr, struct waiter *w)
+{
+	w->next = sr->bucket[w->seq % BUCKETS];
+	sr->bucket[w->seq % BUCKETS] = w;
+	sr->waiting++;
+	grpc_call_defer(w->call, waiter_gone, w);
 }
 
 /* ---- proposing --------------------------------------------------------------------------- */
@@ -175,12 +213,8 @@ static void propose(struct kv_service *svc, struct grpc_call *call, enum svc_op 
 		free(e);
 		return;
 	}
-	if (e && call && (w = calloc(1, sizeof(*w)))) {
-		w->sr = sr;
-		w->call = call;
-		w->seq = ++sr->seq;
-		w->deadline = ev_now_ms() + WAIT_MS;
-	}
+	if (e && call)
+		w = waiter_new(sr, call, SVC_ANSWER_WRITE);
 	if (e && (w || !call)) {
 		memset(e, 0, ENTRY_HEAD);
 		e[0] = 1;
@@ -198,12 +232,8 @@ static void propose(struct kv_service *svc, struct grpc_call *call, enum svc_op 
 			fail_propose(call, rc);
 		return;
 	}
-	if (w) {
-		w->next = sr->bucket[w->seq % BUCKETS];
-		sr->bucket[w->seq % BUCKETS] = w;
-		sr->waiting++;
-		grpc_call_defer(call, waiter_gone, w);
-	}
+	if (w)
+		waiter_add(sr, w);
 }
 
 /* Whether this member refuses the write for want of space (finishing the call): puts
@@ -313,6 +343,118 @@ bool svc_raft_leader(const struct kv_service *svc)
 	return !svc->raft || node_leader(svc->raft->node) == svc->member_id;
 }
 
+/* ---- linearizable reads (ReadIndex) ------------------------------------------------------ */
+
+static void reader_unlink(struct svc_raft *sr, struct reader *r)
+{
+	for (struct reader **p = &sr->reads; *p; p = &(*p)->next)
+		if (*p == r) {
+			*p = r->next;
+			return;
+		}
+}
+
+static void reader_gone(struct grpc_call *call, void *arg)
+{
+	struct reader *r = arg;
+	(void)call;
+	reader_unlink(r->sr, r);
+	free(r);
+}
+
+/* Runs the reads whose index is applied (and fails those past their deadline, or all of
+ * them with why). */
+static void run_reads(struct svc_raft *sr, const char *why)
+{
+	uint64_t now = ev_now_ms();
+	struct reader **p = &sr->reads;
+
+	while (*p) {
+		struct reader *r = *p;
+		bool ready = r->index && r->index <= sr->applied;
+		if (!ready && !why && r->deadline > now) {
+			p = &r->next;
+			continue;
+		}
+		*p = r->next;
+		grpc_call_defer(r->call, NULL, NULL);
+		if (ready)
+			r->run(r->call, r->msg, r->len, sr->svc);
+		else
+			grpc_finish(r->call, GRPC_UNAVAILABLE,
+				    why ? why : "etcdserver: request timed out");
+		free(r);
+	}
+}
+
+/* Parks a read until a ReadIndex round answers it; one round a loop turn serves all the
+ * reads that came in meanwhile (etcd batches them the same way). */
+static void read_linearizable(struct svc_raft *sr, struct grpc_call *call, const uint8_t *msg,
+			      size_t len,
+			      void (*run)(struct grpc_call *, const uint8_t *, size_t, void *))
+{
+	struct reader *r = malloc(sizeof(*r) + len);
+
+	if (!r) {
+		grpc_finish(call, GRPC_RESOURCE_EXHAUSTED, "etcdserver: out of memory");
+		return;
+	}
+	*r = (struct reader){.next = sr->reads, .sr = sr, .call = call, .run = run, .len = len,
+			     .deadline = ev_now_ms() + WAIT_MS};
+	if (len)
+		memcpy(r->msg, msg, len);
+	sr->reads = r;
+	sr->read_asked = false;
+	grpc_call_defer(call, reader_gone, r);
+}
+
+/* From the before-sleep hook: a round for the reads that have none. */
+static void ask_reads(struct svc_raft *sr)
+{
+	if (sr->read_asked || !sr->reads)
+		return;
+	uint64_t round = sr->read_round + 1;
+	int rc = node_read_index(sr->node, round);
+	if (rc < 0) {
+		run_reads(sr, rc == -EAGAIN ? "etcdserver: no leader" : "etcdserver: out of memory");
+		return;
+	}
+	sr->read_round = round;
+	for (struct reader *r = sr->reads; r && !r->round; r = r->next)
+		r->round = round;
+	sr->read_asked = true;
+}
+
+static void read_answered(void *ctx, uint64_t index, uint64_t round)
+{
+	struct svc_raft *sr = ctx;
+
+	/* a round answers the reads of that round and of the rounds before it */
+	for (struct reader *r = sr->reads; r; r = r->next)
+		if (r->round && r->round <= round && !r->index)
+			r->index = index;
+	run_reads(sr, NULL);
+}
+
+void svc_raft_range(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
+{
+	struct kv_service *svc = ctx;
+	struct kvm_range_request r;
+	struct pb_arena a;
+	bool serializable = true;
+
+	if (svc->raft && !svc->applying && !node_alone(svc->raft->node)) {
+		svc_arena_init(&a);
+		if (kvm_decode(KVM_RANGE_REQUEST, msg, len, &r, &a) == 0)
+			serializable = r.serializable;
+		pb_arena_free(&a);
+	}
+	if (serializable)
+		svc_range(call, msg, len, ctx);	/* what this member has applied */
+	else
+		read_linearizable(svc->raft, call, msg, len, svc_range);
+}
+
 /* ---- applying ---------------------------------------------------------------------------- */
 
 static void discard_msg(void *arg, const uint8_t *msg, size_t len)
@@ -379,6 +521,8 @@ static void applied(void *ctx, uint64_t index)
 
 	sr->applied = index;
 	svc_wal_set_applied(sr->svc, index);
+	if (sr->reads)
+		run_reads(sr, NULL);
 }
 
 static void fail_waiters(struct svc_raft *sr, enum grpc_status st, const char *why);
@@ -391,6 +535,8 @@ static void role(void *ctx, enum raft_role r, uint64_t lead, uint64_t term)
 	 * rather than at their deadline (the write may still be applied, as with etcd) */
 	if (lead != sr->lead && sr->lead && sr->waiting)
 		fail_waiters(sr, GRPC_UNAVAILABLE, "etcdserver: leader changed");
+	if (lead != sr->lead && sr->lead && sr->reads)
+		run_reads(sr, "etcdserver: leader changed");
 	sr->lead = lead;
 
 	sr->svc->raft_term = term;
@@ -461,7 +607,7 @@ static void publish(struct svc_raft *sr)
 {
 	struct kv_service *svc = sr->svc;
 	struct svc_member *me = svc_member_find(svc, svc->member_id), m;
-	uint8_t buf[RAFT_CONF_HEAD + 1200];
+	uint8_t buf[SVC_MEMBER_MAX];
 	size_t n;
 
 	if (sr->published || !me)
@@ -475,8 +621,76 @@ static void publish(struct svc_raft *sr)
 	m = *me;
 	snprintf(m.name, sizeof(m.name), "%s", svc->name);
 	snprintf(m.client_urls, sizeof(m.client_urls), "%s", svc->client_urls);
-	if ((n = svc_member_encode(buf, sizeof(buf), RAFT_CONF_UPDATE, &m)))
+	if ((n = svc_member_encode(buf, sizeof(buf), RAFT_CONF_UPDATE, &m, 0, 0)))
 		node_propose(sr->node, RAFT_ENTRY_CONF, buf, n);	/* again if it is lost */
+}
+
+/* ---- membership ------------------------------------------------------------------------- */
+
+void svc_raft_propose_conf(struct kv_service *svc, struct grpc_call *call,
+			   enum raft_conf_op op, const struct svc_member *m, enum svc_answer answer)
+{
+	struct svc_raft *sr = svc->raft;
+	uint8_t buf[SVC_MEMBER_MAX];
+	struct waiter *w;
+	size_t n;
+	int rc;
+
+	if (!sr) {
+		grpc_finish(call, GRPC_FAILED_PRECONDITION, "etcdserver: this member runs alone");
+		return;
+	}
+	if (!(w = waiter_new(sr, call, answer))) {
+		grpc_finish(call, GRPC_RESOURCE_EXHAUSTED, "etcdserver: out of memory");
+		return;
+	}
+	n = svc_member_encode(buf, sizeof(buf), op, m, svc->member_id, w->seq);
+	if ((rc = node_propose(sr->node, RAFT_ENTRY_CONF, buf, n)) < 0) {
+		free(w);
+		if (rc == -EBUSY)	/* etcd's text for a change while another is pending */
+			grpc_finish(call, GRPC_FAILED_PRECONDITION,
+				    "etcdserver: unhealthy cluster");
+		else
+			fail_propose(call, rc);
+		return;
+	}
+	waiter_add(sr, w);
+}
+
+void svc_raft_conf_applied(struct kv_service *svc, uint64_t origin, uint64_t seq, uint64_t id)
+{
+	struct svc_raft *sr = svc->raft;
+	struct waiter *w;
+
+	if (!sr || origin != svc->member_id || !seq || !(w = take(sr, seq)))
+		return;
+	grpc_call_defer(w->call, NULL, NULL);
+	svc_cluster_answer(svc, w->call, w->answer, id);
+	free(w);
+}
+
+int svc_raft_transfer(struct kv_service *svc, uint64_t id)
+{
+	return svc->raft ? node_transfer(svc->raft->node, id) : -EINVAL;
+}
+
+bool svc_raft_progress(const struct kv_service *svc, uint64_t id, uint64_t *match,
+		       uint64_t *commit)
+{
+	struct raft_status st;
+
+	if (!svc->raft)
+		return false;
+	node_status(svc->raft->node, &st);
+	if (st.role != RAFT_LEADER)
+		return false;
+	*commit = st.commit;
+	for (uint32_t i = 0; i < st.conf.n; i++)
+		if (st.conf.id[i] == id) {
+			*match = st.pr[i].match;
+			return true;
+		}
+	return false;
 }
 
 /* ---- life cycle -------------------------------------------------------------------------- */
@@ -517,7 +731,7 @@ static int start_net(struct svc_raft *sr, struct ev_loop *loop, const struct kv_
 
 /* The members to start a new cluster with: one CONF entry each, in id order, the same on
  * every initial member. */
-static int bootstrap(const struct kv_opts *o, struct raft_entry *e, uint8_t (*buf)[RAFT_CONF_HEAD + 1200],
+static int bootstrap(const struct kv_opts *o, struct raft_entry *e, uint8_t (*buf)[SVC_MEMBER_MAX],
 		     char *err, size_t errlen)
 {
 	struct svc_member m[RAFT_MAX_MEMBERS];
@@ -532,7 +746,7 @@ static int bootstrap(const struct kv_opts *o, struct raft_entry *e, uint8_t (*bu
 	for (int i = 0; i < n; i++) {
 		e[i] = (struct raft_entry){ .type = RAFT_ENTRY_CONF, .data = buf[i] };
 		e[i].len = (uint32_t)svc_member_encode(buf[i], sizeof(buf[i]), RAFT_CONF_ADD_VOTER,
-						       &m[i]);
+						       &m[i], 0, 0);
 	}
 	return n;
 }
@@ -541,10 +755,10 @@ int svc_raft_start(struct kv_service *svc, struct ev_loop *loop, const struct kv
 		   const char *dir, char *err, size_t errlen)
 {
 	struct svc_raft *sr = calloc(1, sizeof(*sr));
-	static uint8_t buf[RAFT_MAX_MEMBERS][RAFT_CONF_HEAD + 1200];
+	static uint8_t buf[RAFT_MAX_MEMBERS][SVC_MEMBER_MAX];
 	struct raft_entry boot[RAFT_MAX_MEMBERS];
 	struct node_cbs cb = { .apply = apply, .applied = applied, .role = role,
-			       .send = send_msg, .ctx = sr };
+			       .send = send_msg, .read = read_answered, .ctx = sr };
 	int rc, n = 0;
 	bool join = strcmp(o->initial_cluster_state, "existing") == 0;
 
@@ -573,6 +787,15 @@ int svc_raft_start(struct kv_service *svc, struct ev_loop *loop, const struct kv
 		goto fail;
 	for (unsigned i = 0; i < svc->members.n; i++)
 		svc_raft_members_changed(svc, RAFT_CONF_ADD_VOTER, svc->members.m[i].id);
+	if (sr->net && join && !svc->members.n) {
+		/* joining: the members from the flags, until the log says who they are */
+		struct svc_member m[RAFT_MAX_MEMBERS];
+		struct kv_url u;
+		int k = svc_initial_cluster(o, m, RAFT_MAX_MEMBERS, err, errlen);
+		for (int i = 0; i < k; i++)
+			if (m[i].id != svc->member_id && first_url(m[i].peer_urls, &u) == 0)
+				peer_net_set(sr->net, m[i].id, u.host, u.port);
+	}
 	long id = ev_timer(loop, SWEEP_MS, sweep, sr);
 	sr->sweep_timer = id > 0 ? id : 0;
 	return 0;
@@ -632,6 +855,8 @@ static void process(struct svc_raft *sr, uint64_t durable)
 
 void svc_raft_process(struct kv_service *svc, uint64_t durable)
 {
+	if (svc->raft)
+		ask_reads(svc->raft);
 	if (svc->raft && !svc->raft->err)
 		process(svc->raft, durable);
 }
@@ -655,6 +880,7 @@ void svc_raft_stop(struct kv_service *svc)
 	if (!sr)
 		return;
 	fail_waiters(sr, GRPC_UNAVAILABLE, "etcdserver: server stopped");
+	run_reads(sr, "etcdserver: server stopped");
 	if (sr->sweep_timer)
 		ev_cancel(sr->loop, sr->sweep_timer);
 	if (sr->retry_timer)

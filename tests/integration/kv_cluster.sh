@@ -8,37 +8,9 @@ source tests/integration/lib.sh
 command -v etcdctl >/dev/null || skip "etcdctl is not installed"
 export ETCDCTL_API=3
 
-declare -a CP PP PID
-IC=
-for i in 1 2 3; do
-	CP[i]=$(free_port)
-	PP[i]=$(free_port)
-	IC+="${IC:+,}m$i=http://127.0.0.1:${PP[i]}"
-done
-
-start_member() {
-	local i=$1
-	"$CABIND" --name "m$i" --data-dir "$TMP/m$i" \
-		--listen-client-urls "http://127.0.0.1:${CP[i]}" \
-		--advertise-client-urls "http://127.0.0.1:${CP[i]}" \
-		--listen-peer-urls "http://127.0.0.1:${PP[i]}" \
-		--initial-advertise-peer-urls "http://127.0.0.1:${PP[i]}" \
-		--initial-cluster "$IC" >>"$TMP/m$i.out" 2>>"$TMP/m$i.log" &
-	PID[i]=$!
-	CLEANUP+=("kill -9 ${PID[i]} 2>/dev/null")
-}
-ep() { echo "127.0.0.1:${CP[$1]}"; }
-E() { local i=$1; shift; etcdctl --endpoints "$(ep "$i")" --command-timeout=3s "$@"; }
-ALL="$(ep 1),$(ep 2),$(ep 3)"
-
-# The endpoint (host:port) of the leader, as the members report it.
-leader_of() {
-	etcdctl --endpoints "$1" endpoint status 2>/dev/null | awk -F', ' '$5 == "true" { print $1 }'
-}
-has_leader() { [[ -n $(leader_of "$ALL") ]]; }
-
+cluster_ports 3
 for i in 1 2 3; do start_member $i; done
-wait_for 30 "a leader" has_leader
+wait_for 30 "a leader" has_leader "$ALL"
 note "one leader, one term"
 status=$(etcdctl --endpoints "$ALL" endpoint status)
 echo "$status"
@@ -68,7 +40,7 @@ done
 
 note "kill -9 of the leader during writes"
 L=$(leader_of "$ALL")
-for i in 1 2 3; do [[ $L == "$(ep $i)" ]] && LI=$i; done
+LI=$(member_of "$L")
 S1=$((LI % 3 + 1))
 S2=$((S1 % 3 + 1))
 : >"$TMP/acked"

@@ -85,3 +85,41 @@ start_cabind_kv() {
 	CLEANUP+=("kill $CABIND_PID 2>/dev/null")
 	wait_for 30 "cabind" grep -q 'cabin: ready' "$TMP/cabind.log"
 }
+
+# ---- a cabind cluster on loopback -----------------------------------------------------------
+# cluster_ports N: free client and peer ports for members 1..N (CP[i], PP[i]), the
+# --initial-cluster string IC (members m1..mN) and ALL, every client endpoint.
+cluster_ports() {
+	declare -ga CP PP PID
+	IC=
+	ALL=
+	for ((i = 1; i <= $1; i++)); do
+		CP[i]=$(free_port)
+		PP[i]=$(free_port)
+		IC+="${IC:+,}m$i=http://127.0.0.1:${PP[i]}"
+		ALL+="${ALL:+,}127.0.0.1:${CP[i]}"
+	done
+}
+# start_member I [FLAGS...]: member I in $TMP/mI (log $TMP/mI.log); sets PID[I].
+start_member() {
+	local i=$1
+	shift
+	"$CABIND" --name "m$i" --data-dir "$TMP/m$i" \
+		--listen-client-urls "http://127.0.0.1:${CP[i]}" \
+		--advertise-client-urls "http://127.0.0.1:${CP[i]}" \
+		--listen-peer-urls "http://127.0.0.1:${PP[i]}" \
+		--initial-advertise-peer-urls "http://127.0.0.1:${PP[i]}" \
+		--initial-cluster "$IC" "$@" >>"$TMP/m$i.out" 2>>"$TMP/m$i.log" &
+	PID[i]=$!
+	CLEANUP+=("kill -9 ${PID[i]} 2>/dev/null")
+}
+ep() { echo "127.0.0.1:${CP[$1]}"; }
+# E I ARGS...: etcdctl against member I.
+E() { local i=$1; shift; etcdctl --endpoints "$(ep "$i")" --command-timeout=3s "$@"; }
+# leader_of ENDPOINTS: the leader's endpoint (host:port) as those members report it.
+leader_of() {
+	etcdctl --endpoints "$1" endpoint status 2>/dev/null | awk -F', ' '$5 == "true" { print $1 }'
+}
+has_leader() { [[ -n $(leader_of "$1") ]]; }
+# member_of ENDPOINT: the member number I whose endpoint it is.
+member_of() { for i in "${!CP[@]}"; do [[ $1 == "$(ep "$i")" ]] && echo "$i"; done; true; }

@@ -1,0 +1,47 @@
+# Linearizability under faults: six python3-etcd3 clients put, get (linearizable) and
+# compare-and-set four keys through the three members of a cabind cluster for 14 s while
+# the leader is killed (kill -9), brought back, and then a follower is killed and brought
+# back. The history is checked by lincheck.py (Wing & Gong search, written here); any
+# violation fails the test. The checker's own self-test runs first: histories known to be
+# linearizable or not must be judged so.
+source tests/integration/lib.sh
+
+command -v etcdctl >/dev/null || skip "etcdctl is not installed"
+/usr/bin/python3 -c 'import etcd3' 2>/dev/null || skip "python3-etcd3 is not installed"
+export ETCDCTL_API=3
+
+note "the checker judges known histories right"
+/usr/bin/python3 tests/integration/lincheck.py --selftest || fail "lincheck.py's self-test"
+
+cluster_ports 3
+for i in 1 2 3; do start_member $i; done
+wait_for 30 "a leader" has_leader "$ALL"
+
+note "14 s of concurrent clients; the leader and then a follower killed and brought back"
+/usr/bin/python3 tests/integration/kv_linear.py "$TMP/history" 14 $(ep 1) $(ep 2) $(ep 3) \
+	>"$TMP/clients.out" 2>&1 &
+CLIENTS=$!
+CLEANUP+=("kill $CLIENTS 2>/dev/null")
+sleep 3
+L=$(leader_of "$ALL")
+LI=$(member_of "$L")
+[[ -n $LI ]] || fail "no leader to kill"
+echo "killing the leader, member $LI"
+kill -9 "${PID[LI]}"
+sleep 3
+start_member "$LI"
+sleep 2
+F=$((LI % 3 + 1))
+[[ $(leader_of "$ALL") == "$(ep $F)" ]] && F=$((F % 3 + 1))
+echo "killing a follower, member $F"
+kill -9 "${PID[F]}"
+sleep 2
+start_member "$F"
+wait $CLIENTS || { cat "$TMP/clients.out"; fail "the clients failed"; }
+cat "$TMP/clients.out"
+answered=$(grep -o '^[0-9]*' "$TMP/clients.out")
+((answered >= 100)) || fail "only $answered operations answered: too few to tell"
+
+note "checking the history"
+/usr/bin/python3 tests/integration/lincheck.py "$TMP/history" ||
+	{ cp "$TMP/history" build/test/logs/kv_linear.history 2>/dev/null; fail "not linearizable (history in build/test/logs/kv_linear.history)"; }
