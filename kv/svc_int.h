@@ -99,6 +99,11 @@ void svc_lease_grant(struct grpc_call *call, const uint8_t *msg, size_t len, voi
 void svc_lease_revoke(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 void svc_lease_keepalive(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 void svc_lease_keepalive_end(struct grpc_call *call, void *ctx);
+/* Renews lease id here: returns its TTL, or 0 (unknown, or expired and waiting for its
+ * revoke). The answer to one keepalive on its stream. */
+int64_t svc_lease_renew(struct kv_service *svc, int64_t id);
+void svc_lease_keepalive_reply(struct grpc_call *call, struct kv_service *svc, int64_t id,
+			       int64_t ttl);
 void svc_lease_ttl(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 void svc_lease_leases(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 /* Sets up svc->leases (minimum TTL from o's heartbeat and election timeout) and
@@ -168,6 +173,11 @@ size_t svc_alarm(struct kv_service *svc, const struct kvm_alarm_request *req,
 /* svc_raft.c: the writes as Raft proposals; see there. The method handlers for the write
  * methods (they run the svc_ handler at once without Raft or while applying). */
 void svc_raft_put(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+/* LeaseKeepAlive: the leader renews at once; another member renews through a Raft entry
+ * (every member renews when it is applied), answered on the stream then. gone: the
+ * stream's end (its keepalives still waiting are forgotten). */
+void svc_raft_keepalive(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+void svc_raft_keepalive_gone(struct grpc_call *call, void *ctx);
 /* Range: a serializable one at once, a linearizable one once a ReadIndex round says. */
 void svc_raft_range(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 void svc_raft_delete(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
@@ -218,7 +228,8 @@ void svc_raft_members_changed(struct kv_service *svc, enum raft_conf_op op, uint
 void svc_raft_conf_applied(struct kv_service *svc, uint64_t origin, uint64_t seq, uint64_t id);
 /* Proposes a membership change for call (answered as answer says once applied). Returns
  * 0 or finishes the call with etcd's error. */
-enum svc_answer { SVC_ANSWER_WRITE, SVC_ANSWER_MEMBER_ADD, SVC_ANSWER_MEMBERS };
+enum svc_answer { SVC_ANSWER_WRITE, SVC_ANSWER_MEMBER_ADD, SVC_ANSWER_MEMBERS,
+		  SVC_ANSWER_KEEPALIVE };
 void svc_raft_propose_conf(struct kv_service *svc, struct grpc_call *call,
 			   enum raft_conf_op op, const struct svc_member *m, enum svc_answer answer);
 /* Hands leadership to member id (MoveLeader). 0, -EAGAIN (no leader), -EINVAL. */

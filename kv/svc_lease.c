@@ -437,30 +437,42 @@ void svc_lease_revoke(struct grpc_call *call, const uint8_t *msg, size_t len, vo
 
 /* One answer on the KeepAlive stream, which stays open: an unknown (or expired) lease gets
  * TTL 0, as etcd answers it, and the client decides. */
+int64_t svc_lease_renew(struct kv_service *svc, int64_t id)
+{
+	uint64_t now = due(svc);
+	int64_t ttl = 0;
+	struct lease_info li;
+	/* with Raft an expired lease waits for its revoke: it is not renewed */
+	bool expired = svc->raft && lease_get(svc->leases, id, now, &li) == 0 &&
+		       li.expiry_ms <= now;
+
+	if (!expired && lease_renew(svc->leases, id, now, &ttl) == 0)
+		arm(svc, now, 0);
+	return ttl;
+}
+
+void svc_lease_keepalive_reply(struct grpc_call *call, struct kv_service *svc, int64_t id,
+			       int64_t ttl)
+{
+	struct kvm_header h = svc_header(svc, 0);
+	struct kvm_lease_keepalive_response res = { .header = &h, .id = id, .ttl = ttl };
+	struct pb_buf b;
+
+	pb_buf_init(&b, NULL);
+	if (kvm_encode(&b, KVM_LEASE_KEEPALIVE_RESPONSE, &res) < 0 ||
+	    grpc_send(call, b.data, b.len) == -ENOMEM)
+		grpc_finish(call, GRPC_RESOURCE_EXHAUSTED, "etcdserver: out of memory");
+	pb_buf_free(&b);
+}
+
 void svc_lease_keepalive(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
 {
 	struct kv_service *svc = ctx;
 	struct pb_arena a;
 	struct kvm_lease_id_request req;
 	svc_arena_init(&a);
-	if (svc_decode(call, KVM_LEASE_ID_REQUEST, msg, len, &req, &a) == 0) {
-		uint64_t now = due(svc);
-		int64_t ttl = 0;
-		struct lease_info li;
-		/* with Raft an expired lease waits for its revoke: it is not renewed */
-		bool expired = svc->raft && lease_get(svc->leases, req.id, now, &li) == 0 &&
-			       li.expiry_ms <= now;
-		if (!expired && lease_renew(svc->leases, req.id, now, &ttl) == 0)
-			arm(svc, now, 0);
-		struct kvm_header h = svc_header(svc, 0);
-		struct kvm_lease_keepalive_response res = { .header = &h, .id = req.id, .ttl = ttl };
-		struct pb_buf b;
-		pb_buf_init(&b, NULL);
-		if (kvm_encode(&b, KVM_LEASE_KEEPALIVE_RESPONSE, &res) < 0 ||
-		    grpc_send(call, b.data, b.len) == -ENOMEM)
-			grpc_finish(call, GRPC_RESOURCE_EXHAUSTED, "etcdserver: out of memory");
-		pb_buf_free(&b);
-	}
+	if (svc_decode(call, KVM_LEASE_ID_REQUEST, msg, len, &req, &a) == 0)
+		svc_lease_keepalive_reply(call, svc, req.id, svc_lease_renew(svc, req.id));
 	pb_arena_free(&a);
 }
 

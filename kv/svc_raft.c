@@ -31,7 +31,8 @@ enum svc_op {
 	OP_LEASE_GRANT,
 	OP_LEASE_REVOKE,
 	OP_LEASE_EXPIRE,	/* a revoke the leader proposes for an expired lease */
-	OP_LAST = OP_LEASE_EXPIRE
+	OP_LEASE_RENEW,		/* a keepalive that came in at a follower */
+	OP_LAST = OP_LEASE_RENEW
 };
 
 static const struct grpc_method op_methods[] = {
@@ -42,6 +43,7 @@ static const struct grpc_method op_methods[] = {
 	[OP_LEASE_GRANT] = { "/etcdserverpb.Lease/LeaseGrant", svc_lease_grant, NULL, NULL },
 	[OP_LEASE_REVOKE] = { "/etcdserverpb.Lease/LeaseRevoke", svc_lease_revoke, NULL, NULL },
 	[OP_LEASE_EXPIRE] = { "/etcdserverpb.Lease/LeaseRevoke", svc_lease_revoke, NULL, NULL },
+	[OP_LEASE_RENEW] = { "/etcdserverpb.Lease/LeaseKeepAlive", NULL, NULL, NULL },
 };
 
 /* A client waiting for its entry to be applied. */
@@ -127,6 +129,39 @@ static void waiter_gone(struct grpc_call *call, void *arg)
 	free(w);
 }
 
+static struct waiter *waiter_new(struct svc_raft *sr, struct grpc_call *call,
+				 enum svc_answer answer)
+{
+	struct waiter *w = calloc(1, sizeof(*w));
+
+	if (w)
+		*w = (struct waiter){.sr = sr, .call = call, .seq = ++sr->seq, .answer = answer,
+				     .deadline = ev_now_ms() + WAIT_MS};
+	return w;
+}
+
+static void waiter_add(struct svc_raft *sr, struct waiter *w)
+{
+	w->next = sr->bucket[w->seq % BUCKETS];
+	sr->bucket[w->seq % BUCKETS] = w;
+	sr->waiting++;
+	/* a stream may have many keepalives waiting: its on_gone forgets them instead */
+	if (w->answer != SVC_ANSWER_KEEPALIVE)
+		grpc_call_defer(w->call, waiter_gone, w);
+}
+
+/* A waiter is done without its answer: the client hears why (but a keepalive's stream
+ * stays open: the client sends the next one). */
+static void waiter_fail(struct waiter *w, enum grpc_status st, const char *why)
+{
+	if (w->answer != SVC_ANSWER_KEEPALIVE) {
+		grpc_call_defer(w->call, NULL, NULL);
+		grpc_finish(w->call, st, why);
+	}
+	free(w);
+}
+
+
 static void publish(struct svc_raft *sr);
 static void run_reads(struct svc_raft *sr, const char *why);
 
@@ -151,30 +186,9 @@ static void sweep(struct ev_loop *loop, void *arg)
 			}
 			*p = w->next;
 			sr->waiting--;
-			grpc_call_defer(w->call, NULL, NULL);
-			grpc_finish(w->call, GRPC_UNAVAILABLE, "etcdserver: request timed out");
-			free(w);
+			waiter_fail(w, GRPC_UNAVAILABLE, "etcdserver: request timed out");
 		}
 	}
-}
-
-static struct waiter *waiter_new(struct svc_raft *sr, struct grpc_call *call,
-				 enum svc_answer answer)
-{
-	struct waiter *w = calloc(1, sizeof(*w));
-
-	if (w)
-		*w = (struct waiter){.sr = sr, .call = call, .seq = ++sr->seq, .answer = answer,
-				     .deadline = ev_now_ms() + WAIT_MS};
-	return w;
-}
-
-static void waiter_add(struct svc_raft *sr, struct waiter *w)
-{
-	w->next = sr->bucket[w->seq % BUCKETS];
-	sr->bucket[w->seq % BUCKETS] = w;
-	sr->waiting++;
-	grpc_call_defer(w->call, waiter_gone, w);
 }
 
 /* ---- proposing --------------------------------------------------------------------------- */
@@ -343,6 +357,73 @@ bool svc_raft_leader(const struct kv_service *svc)
 	return !svc->raft || node_leader(svc->raft->node) == svc->member_id;
 }
 
+/* ---- keepalives -------------------------------------------------------------------------- */
+
+void svc_raft_keepalive(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)
+{
+	struct kv_service *svc = ctx;
+	struct svc_raft *sr = svc->raft;
+	struct kvm_lease_id_request req;
+	struct pb_arena a;
+	struct waiter *w;
+
+	if (!sr || svc_raft_leader(svc)) {
+		svc_lease_keepalive(call, msg, len, ctx);	/* the leader's clock counts */
+		return;
+	}
+	svc_arena_init(&a);
+	if (svc_decode(call, KVM_LEASE_ID_REQUEST, msg, len, &req, &a) == 0) {
+		uint8_t e[ENTRY_HEAD + 8];
+		int rc = -ENOMEM;
+		if ((w = waiter_new(sr, call, SVC_ANSWER_KEEPALIVE))) {
+			memset(e, 0, ENTRY_HEAD);
+			e[0] = 1;
+			e[1] = OP_LEASE_RENEW;
+			put64(e + 4, svc->member_id);
+			put64(e + 12, w->seq);
+			put64(e + ENTRY_HEAD, (uint64_t)req.id);
+			rc = node_propose(sr->node, RAFT_ENTRY_NORMAL, e, sizeof(e));
+		}
+		if (rc < 0) {
+			free(w);
+			/* no answer: the client's next keepalive tries again */
+		} else {
+			waiter_add(sr, w);
+		}
+	}
+	pb_arena_free(&a);
+}
+
+void svc_raft_keepalive_gone(struct grpc_call *call, void *ctx)
+{
+	struct kv_service *svc = ctx;
+	struct svc_raft *sr = svc->raft;
+
+	for (size_t b = 0; sr && b < BUCKETS && sr->waiting; b++)
+		for (struct waiter **p = &sr->bucket[b]; *p;) {
+			struct waiter *w = *p;
+			if (w->call != call) {
+				p = &w->next;
+				continue;
+			}
+			*p = w->next;
+			sr->waiting--;
+			free(w);
+		}
+}
+
+/* An applied renewal: every member renews; the one asked answers on the stream. */
+static void apply_renew(struct svc_raft *sr, const uint8_t *msg, size_t len, struct waiter *w)
+{
+	int64_t id = len == 8 ? (int64_t)get64(msg) : 0;
+	int64_t ttl = svc_lease_renew(sr->svc, id);
+
+	if (w) {
+		svc_lease_keepalive_reply(w->call, sr->svc, id, ttl);
+		free(w);
+	}
+}
+
 /* ---- linearizable reads (ReadIndex) ------------------------------------------------------ */
 
 static void reader_unlink(struct svc_raft *sr, struct reader *r)
@@ -493,6 +574,11 @@ static void apply(void *ctx, const struct raft_entry *e)
 	size_t len = e->len - ENTRY_HEAD;
 	struct waiter *w = origin == svc->member_id && seq ? take(sr, seq) : NULL;
 	struct grpc_call *call;
+
+	if (op == OP_LEASE_RENEW) {
+		apply_renew(sr, msg, len, w);
+		return;
+	}
 
 	if (w) {
 		call = w->call;
@@ -814,9 +900,7 @@ static void fail_waiters(struct svc_raft *sr, enum grpc_status st, const char *w
 			struct waiter *w = sr->bucket[b];
 			sr->bucket[b] = w->next;
 			sr->waiting--;
-			grpc_call_defer(w->call, NULL, NULL);
-			grpc_finish(w->call, st, why);
-			free(w);
+			waiter_fail(w, st, why);
 		}
 }
 

@@ -2,7 +2,8 @@
 # same term everywhere, the member list with every name and URL; a write through any
 # member is read through the others. Then kill -9 of the leader while a writer keeps
 # writing through the survivors: a new leader, and every acknowledged write is on both
-# survivors; the killed member comes back and catches up from the log.
+# survivors; the killed member comes back and catches up from the log. A lease kept alive
+# through a follower lives past its TTL; one not kept alive expires everywhere.
 source tests/integration/lib.sh
 
 command -v etcdctl >/dev/null || skip "etcdctl is not installed"
@@ -36,6 +37,21 @@ for i in 1 2 3; do
 	for j in 1 2 3; do
 		wait_for 5 "from$i at member $j" value_at $j "from$i" "v$i"
 	done
+done
+
+note "leases: kept alive through a follower, expired by the leader"
+L=$(leader_of "$ALL")
+LI=$(member_of "$L")
+FI=$((LI % 3 + 1))
+kept=$(E $FI lease grant 3 | grep -o 'lease [0-9a-f]* granted' | cut -d' ' -f2)
+dies=$(E $FI lease grant 3 | grep -o 'lease [0-9a-f]* granted' | cut -d' ' -f2)
+E $FI put --lease="$kept" kept yes >/dev/null && E $FI put --lease="$dies" dies yes >/dev/null ||
+	fail "puts with leases"
+timeout 6 etcdctl --endpoints "$(ep $FI)" lease keep-alive "$kept" >"$TMP/ka.out" 2>&1 || true
+grep -q "keepalived with TTL(3)" "$TMP/ka.out" || { cat "$TMP/ka.out"; fail "no keepalive answers"; }
+for i in 1 2 3; do
+	value_at $i kept yes || fail "the key of the lease kept alive through member $FI is gone at $i"
+	value_at $i dies "" || fail "the key of the expired lease is still at member $i"
 done
 
 note "kill -9 of the leader during writes"
