@@ -278,9 +278,11 @@ summary "no-op make" "$(secs "$mm") s" "(no target)" "$([[ -z $rebuilt ]] && ech
 # put load generator, etcd benchmark's flags) and etcdctl check perf. RSS is read after
 # the check perf runs. CABIN_BENCH_KV=0 skips this part; CABIN_BENCH_KV_LOADS (default
 # "l xl") names the check perf loads; CABIN_BENCH_KV_PUT_RUNS (default 3) how many kvload
-# runs each server gets (the medians are compared).
+# runs each server gets (the medians are compared), and each three-member cluster
+# (tests/bench/kv_cluster.sh: put throughput at the leader, failover after kill -9).
 if [[ ${CABIN_BENCH_KV:-1} != 0 ]]; then
 	source tests/bench/kv.sh
+	source tests/bench/kv_cluster.sh
 fi
 
 # ---- summary -------------------------------------------------------------------------
