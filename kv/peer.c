@@ -16,6 +16,7 @@
 #include "../lib/log.h"
 #include "peer.h"
 #include "peer_codec.h"
+#include "tport.h"
 
 #define QUEUE_MAX ((size_t)64 << 20)	/* bytes waiting to a peer before messages drop */
 #define BACKOFF_MIN_MS 100
@@ -27,6 +28,7 @@ struct pconn {
 	struct peer_net *pn;
 	struct pconn *next;		/* accepted connections */
 	int fd;
+	struct tport *t;		/* plain or TLS over fd (owns it) */
 	bool dialled, connected;
 	uint64_t peer;			/* dialled: the peer; accepted: its HELLO's sender */
 	uint8_t *in;
@@ -57,6 +59,7 @@ struct peer_net {
 	struct pconn *accepted;
 	struct raft_entry *ents;
 	size_t ents_cap;
+	struct tport_tls *server_tls, *client_tls;	/* NULL: plain TCP */
 };
 
 static struct peer *find(struct peer_net *pn, uint64_t id)
@@ -72,7 +75,10 @@ static void on_conn(struct ev_loop *loop, int fd, uint32_t events, void *arg);
 static void conn_free(struct pconn *c)
 {
 	ev_unwatch(c->pn->loop, c->fd);
-	close(c->fd);
+	if (c->t)
+		tport_free(c->t);	/* closes fd */
+	else
+		close(c->fd);
 	free(c->in);
 	peer_buf_free(&c->q);
 	free(c);
@@ -109,10 +115,10 @@ static void accepted_close(struct peer_net *pn, struct pconn *c)
 
 static void watch(struct pconn *c)
 {
-	uint32_t ev = EPOLLIN;
+	uint32_t ev = c->connected || !c->dialled ? tport_read_events(c->t) : 0;
 	if (c->dialled && (!c->connected || c->q.len > c->q_off))
 		ev |= EPOLLOUT;
-	ev_watch(c->pn->loop, c->fd, ev, on_conn, c);
+	ev_watch(c->pn->loop, c->fd, ev | EPOLLIN, on_conn, c);
 }
 
 static int dial(struct peer_net *pn, struct peer *p)
@@ -139,11 +145,15 @@ static int dial(struct peer_net *pn, struct peer *p)
 		return rc;
 	}
 	freeaddrinfo(res);
-	if (!(c = calloc(1, sizeof(*c)))) {
-		close(fd);
+	struct tport *t = tport_new(fd, pn->client_tls);
+	if (!t || !(c = calloc(1, sizeof(*c)))) {
+		if (t)
+			tport_free(t);
+		else
+			close(fd);
 		return -ENOMEM;
 	}
-	*c = (struct pconn){.pn = pn, .fd = fd, .dialled = true, .peer = p->id};
+	*c = (struct pconn){.pn = pn, .fd = fd, .t = t, .dialled = true, .peer = p->id};
 	struct peer_hello h = {PEER_VERSION, pn->cluster, pn->self, p->id};
 	if (peer_put_hello(&c->q, &h) < 0) {
 		conn_free(c);
@@ -158,21 +168,14 @@ static int dial(struct peer_net *pn, struct peer *p)
 
 static int flush_out(struct pconn *c)
 {
-	while (c->q_off < c->q.len) {
-		ssize_t w = write(c->fd, c->q.p + c->q_off, c->q.len - c->q_off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN)
-			break;
-		if (w <= 0)
-			return w < 0 ? -errno : -EPIPE;
-		c->q_off += (size_t)w;
-	}
+	int rc = tport_write_out(c->t, c->q.p, &c->q_off, c->q.len);
+
+	if (rc < 0)
+		return rc;
 	if (c->q_off == c->q.len) {
 		c->q.len = c->q_off = 0;
-		if (c->q.cap > ((size_t)1 << 20)) {
+		if (c->q.cap > ((size_t)1 << 20))
 			peer_buf_free(&c->q);
-		}
 	}
 	watch(c);
 	return 0;
@@ -281,13 +284,11 @@ static int read_in(struct pconn *c)
 			c->in = p;
 			c->in_cap = cap;
 		}
-		ssize_t r = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno == EAGAIN)
+		ssize_t r = tport_read(c->t, c->in + c->in_len, c->in_cap - c->in_len);
+		if (r == -EAGAIN)
 			return 0;
 		if (r <= 0)
-			return r < 0 ? -errno : -EPIPE;
+			return r < 0 ? (int)r : -EPIPE;
 		if (c->dialled) {	/* nothing is expected back: just notice the end */
 			c->in_len = 0;
 			continue;
@@ -334,10 +335,17 @@ static void on_conn(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		p->backoff = 0;
 		log_debug("kv: peer %016llx: connected", (unsigned long long)c->peer);
 	}
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+	if (c->dialled && !c->connected) {
+		watch(c);
+		return;
+	}
+	/* a dialled connection reads too: its TLS handshake runs in reads, and the end */
+	if (c->dialled || (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		rc = read_in(c);
-	if (!rc && c->dialled && (events & EPOLLOUT))
+	if (!rc && c->dialled)
 		rc = flush_out(c);
+	else if (!rc)
+		watch(c);
 	if (!rc)
 		return;
 	if (c->dialled)
@@ -362,7 +370,13 @@ static void on_accept(struct ev_loop *loop, int lfd, uint32_t events, void *arg)
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		*c = (struct pconn){.pn = pn, .fd = fd, .next = pn->accepted};
+		struct tport *t = tport_new(fd, pn->server_tls);
+		if (!t) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		*c = (struct pconn){.pn = pn, .fd = fd, .t = t, .next = pn->accepted};
 		pn->accepted = c;
 		watch(c);
 	}
@@ -381,6 +395,12 @@ int peer_net_new(struct ev_loop *loop, uint64_t cluster, uint64_t self, peer_rec
 				.down = down, .ctx = ctx};
 	*out = pn;
 	return 0;
+}
+
+void peer_net_set_tls(struct peer_net *pn, struct tport_tls *server, struct tport_tls *client)
+{
+	pn->server_tls = server;
+	pn->client_tls = client;
 }
 
 int peer_net_listen(struct peer_net *pn, const char *host, int port)

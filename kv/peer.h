@@ -24,6 +24,10 @@ typedef void peer_down_fn(void *ctx, uint64_t id);
 /* Returns 0 with *out, or -ENOMEM. */
 int peer_net_new(struct ev_loop *loop, uint64_t cluster, uint64_t self, peer_recv_fn *recv,
 		 peer_down_fn *down, void *ctx, struct peer_net **out);
+/* TLS for the peers (both from the --peer-* flags; they must outlive pn): server for
+ * the connections peers dial, client for the ones this member dials. */
+struct tport_tls;
+void peer_net_set_tls(struct peer_net *pn, struct tport_tls *server, struct tport_tls *client);
 /* Listens on host:port (0: any free port). Returns the port or -errno. */
 int peer_net_listen(struct peer_net *pn, const char *host, int port);
 /* Sets where member id is reached (a new member, or new address); remove forgets it and

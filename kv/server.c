@@ -50,8 +50,9 @@ static int client_tls(const struct kv_opts *o, const struct kv_url *urls, int n,
 			 "client url %s with HTTPS scheme", u);
 		return -EINVAL;
 	}
-	struct tport_tls_opts to = { o->cert_file, o->key_file, o->trusted_ca_file,
-				     o->client_cert_auth };
+	struct tport_tls_opts to = { .cert_file = o->cert_file, .key_file = o->key_file,
+				     .ca_file = o->trusted_ca_file,
+				     .client_cert_auth = o->client_cert_auth };
 	return tport_tls_new(&to, out, err, errlen);
 }
 

@@ -16,6 +16,7 @@
 #include "../lib/log.h"
 #include "node.h"
 #include "peer.h"
+#include "tport.h"
 #include "svc_int.h"
 
 #define ENTRY_HEAD 20
@@ -68,6 +69,7 @@ struct svc_raft {
 	long sweep_timer;
 	long retry_timer;
 	struct peer_net *net;		/* NULL: a member on its own, no peer port */
+	struct tport_tls *tls_in, *tls_out;	/* --peer-* TLS (NULL: plain) */
 	bool published;			/* the table has this member's client URLs */
 	int err;			/* the Raft log cannot be written */
 	uint64_t lead;			/* the leader as last known */
@@ -798,19 +800,36 @@ static int start_net(struct svc_raft *sr, struct ev_loop *loop, const struct kv_
 		snprintf(err, errlen, "out of memory");
 		return rc;
 	}
-	for (int i = 0; i < n; i++) {
-		if (urls[i].tls) {
-			snprintf(err, errlen, "--listen-peer-urls: https:// (peer TLS) is not "
-				 "supported yet");
-			return -ENOTSUP;
+	bool tls = false;
+	for (int i = 0; i < n; i++)
+		tls = tls || urls[i].tls;
+	if (tls || o->peer_cert_file[0]) {
+		struct tport_tls_opts in = {
+			.cert_file = o->peer_cert_file, .key_file = o->peer_key_file,
+			.ca_file = o->peer_trusted_ca_file,
+			.client_cert_auth = o->peer_client_cert_auth, .flag_prefix = "peer-",
+		}, out = in;
+		out.client = 1;
+		out.client_cert_auth = 0;
+		if (!o->peer_cert_file[0] || !o->peer_key_file[0]) {
+			snprintf(err, errlen, "--listen-peer-urls: https:// needs --peer-cert-file "
+				 "and --peer-key-file");
+			return -EINVAL;
 		}
+		if ((rc = tport_tls_new(&in, &sr->tls_in, err, errlen)) < 0 ||
+		    (rc = tport_tls_new(&out, &sr->tls_out, err, errlen)) < 0)
+			return rc;
+		peer_net_set_tls(sr->net, sr->tls_in, sr->tls_out);
+	}
+	for (int i = 0; i < n; i++) {
 		int port = peer_net_listen(sr->net, urls[i].host, urls[i].port);
 		if (port < 0) {
 			snprintf(err, errlen, "listen for peers on %s:%d: %s", urls[i].host,
 				 urls[i].port, strerror(-port));
 			return port;
 		}
-		log_info("kv: listening for peers on http://%s:%d", urls[i].host, port);
+		log_info("kv: listening for peers on %s://%s:%d", sr->tls_in ? "https" : "http",
+			 urls[i].host, port);
 	}
 	return 0;
 }
@@ -887,6 +906,8 @@ int svc_raft_start(struct kv_service *svc, struct ev_loop *loop, const struct kv
 	return 0;
 fail:
 	peer_net_free(sr->net);
+	tport_tls_free(sr->tls_in);
+	tport_tls_free(sr->tls_out);
 	svc->raft = NULL;
 	free(sr);
 	return rc;
@@ -971,6 +992,8 @@ void svc_raft_stop(struct kv_service *svc)
 		ev_cancel(sr->loop, sr->retry_timer);
 	node_close(sr->node);
 	peer_net_free(sr->net);
+	tport_tls_free(sr->tls_in);
+	tport_tls_free(sr->tls_out);
 	svc->raft = NULL;
 	free(sr);
 }

@@ -19,6 +19,10 @@ struct tport_tls_opts {
 	const char *ca_file;		/* --trusted-ca-file: clients must present a
 					 * certificate it signed (etcd 3.4 does the same) */
 	int client_cert_auth;		/* --client-cert-auth: needs ca_file */
+	int client;			/* the client side (a member dialling a peer): ca_file
+					 * verifies the server; the certificate is presented
+					 * when the server asks */
+	const char *flag_prefix;	/* "peer-" names the peer flags in errors (NULL: "") */
 };
 
 /* Loads the certificate, key and CAs and seeds the random generator. ALPN offers
@@ -31,8 +35,8 @@ int tport_tls_new(const struct tport_tls_opts *o, struct tport_tls **out, char *
 /* Frees tls; every tport made from it must be freed first. NULL is a no-op. */
 void tport_tls_free(struct tport_tls *tls);
 
-/* A transport over the non-blocking socket fd: plain when tls is NULL, else the server side
- * of TLS with tls's settings (tls must outlive it). Takes ownership of fd only on success.
+/* A transport over the non-blocking socket fd: plain when tls is NULL, else TLS with tls's
+ * settings, the server side or the client side as they say (tls must outlive it). Takes ownership of fd only on success.
  * Returns NULL when out of memory. */
 struct tport *tport_new(int fd, struct tport_tls *tls);
 /* Closes the socket and frees t. NULL is a no-op. */

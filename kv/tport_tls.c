@@ -23,6 +23,7 @@
 
 struct tls_conf {
 	struct tport_tls base;
+	int client;
 	mbedtls_ssl_config conf;
 	mbedtls_x509_crt crt, ca;
 	mbedtls_pk_context key;
@@ -201,6 +202,13 @@ static struct tport *tls_wrap(struct tport_tls *base, int fd)
 		free(t);
 		return NULL;
 	}
+	/* a member checks a peer's certificate against the peer CA, not its name (peer
+	 * URLs are often addresses) */
+	if (cf->client && mbedtls_ssl_set_hostname(&t->ssl, NULL) != 0) {
+		mbedtls_ssl_free(&t->ssl);
+		free(t);
+		return NULL;
+	}
 	mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
 	t->base.ops = &tls_ops;
 	t->base.fd = fd;
@@ -228,21 +236,26 @@ static int file_error(const char *flag, const char *path, int rc, char *err, siz
 static int load_files(struct tls_conf *cf, const struct tport_tls_opts *o, char *err,
 		      size_t errlen)
 {
+	const char *pre = o->flag_prefix ? o->flag_prefix : "";
+	char cf_flag[40], kf_flag[40], ca_flag[48];
+	snprintf(cf_flag, sizeof(cf_flag), "--%scert-file", pre);
+	snprintf(kf_flag, sizeof(kf_flag), "--%skey-file", pre);
+	snprintf(ca_flag, sizeof(ca_flag), "--%strusted-ca-file", pre);
 	int rc = mbedtls_x509_crt_parse_file(&cf->crt, o->cert_file);
 	if (rc != 0)
-		return file_error("--cert-file", o->cert_file, rc, err, errlen);
+		return file_error(cf_flag, o->cert_file, rc, err, errlen);
 	rc = mbedtls_pk_parse_keyfile(&cf->key, o->key_file, NULL, mbedtls_ctr_drbg_random,
 				      &cf->drbg);
 	if (rc != 0)
-		return file_error("--key-file", o->key_file, rc, err, errlen);
+		return file_error(kf_flag, o->key_file, rc, err, errlen);
 	if (mbedtls_pk_check_pair(&cf->crt.pk, &cf->key, mbedtls_ctr_drbg_random, &cf->drbg)) {
-		snprintf(err, errlen, "--key-file %s is not the key of --cert-file %s", o->key_file,
-			 o->cert_file);
+		snprintf(err, errlen, "%s %s is not the key of %s %s", kf_flag, o->key_file,
+			 cf_flag, o->cert_file);
 		return -EINVAL;
 	}
 	if (o->ca_file && o->ca_file[0] &&
 	    (rc = mbedtls_x509_crt_parse_file(&cf->ca, o->ca_file)) != 0)
-		return file_error("--trusted-ca-file", o->ca_file, rc, err, errlen);
+		return file_error(ca_flag, o->ca_file, rc, err, errlen);
 	return 0;
 }
 
@@ -261,12 +274,13 @@ static int configure(struct tls_conf *cf, const struct tport_tls_opts *o, char *
 	if (rc == 0 && (rc = load_files(cf, o, err, errlen)) < 0)
 		return rc;
 	if (rc == 0)
-		rc = mbedtls_ssl_config_defaults(&cf->conf, MBEDTLS_SSL_IS_SERVER,
+		rc = mbedtls_ssl_config_defaults(&cf->conf, o->client ? MBEDTLS_SSL_IS_CLIENT
+								       : MBEDTLS_SSL_IS_SERVER,
 						 MBEDTLS_SSL_TRANSPORT_STREAM,
 						 MBEDTLS_SSL_PRESET_DEFAULT);
 	if (rc == 0)
 		rc = mbedtls_ssl_conf_own_cert(&cf->conf, &cf->crt, &cf->key);
-	if (rc == 0)
+	if (rc == 0 && !o->client)
 		rc = mbedtls_ssl_conf_alpn_protocols(&cf->conf, alpn);
 	if (rc != 0) {
 		mbedtls_strerror(rc, why, sizeof(why));
@@ -297,6 +311,7 @@ int tport_tls_new(const struct tport_tls_opts *o, struct tport_tls **out, char *
 		return -ENOMEM;
 	}
 	cf->base.wrap = tls_wrap;
+	cf->client = o->client;
 	mbedtls_ssl_config_init(&cf->conf);
 	mbedtls_x509_crt_init(&cf->crt);
 	mbedtls_x509_crt_init(&cf->ca);

@@ -122,7 +122,8 @@ static void pair(int sv[2])
 
 static struct tport_tls *server_tls(const char *ca, int client_cert_auth)
 {
-	struct tport_tls_opts o = { cert_path, key_path, ca, client_cert_auth };
+	struct tport_tls_opts o = { .cert_file = cert_path, .key_file = key_path, .ca_file = ca,
+				    .client_cert_auth = client_cert_auth };
 	struct tport_tls *tls = NULL;
 	char err[300];
 	if (tport_tls_new(&o, &tls, err, sizeof(err)) < 0) {
@@ -304,7 +305,7 @@ static void test_config_errors(void)
 {
 	struct tport_tls *tls = NULL;
 	char err[300], want[400];
-	struct tport_tls_opts o = { "/nonexistent/cert.pem", key_path, NULL, 0 };
+	struct tport_tls_opts o = { .cert_file = "/nonexistent/cert.pem", .key_file = key_path };
 	TU_EQ_INT(tport_tls_new(&o, &tls, err, sizeof(err)), -EINVAL);
 	TU_EQ_STR(err, "--cert-file /nonexistent/cert.pem: No such file or directory");
 	o.cert_file = junk_path;

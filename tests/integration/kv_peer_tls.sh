@@ -1,0 +1,76 @@
+# Peer TLS: three cabind members whose peer URLs are https://, each with a certificate of
+# one CA (--peer-cert-file, --peer-key-file, --peer-trusted-ca-file,
+# --peer-client-cert-auth), form a cluster and replicate. A member whose certificate
+# another CA signed is added but cannot join: the others refuse its connections, and it
+# never sees the cluster's writes. A client without a certificate is refused on the
+# peer port.
+source tests/integration/lib.sh
+
+command -v etcdctl >/dev/null || skip "etcdctl is not installed"
+command -v openssl >/dev/null || skip "openssl not installed"
+export ETCDCTL_API=3
+
+C=$TMP/pki
+mkdir -p "$C"
+key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$C/$1.key" 2>/dev/null; }
+cert() {	# cert NAME CA: NAME.pem signed by CA.pem, for server and client use
+	key "$1"
+	openssl req -new -key "$C/$1.key" -subj "/CN=$1" -out "$C/$1.csr" 2>/dev/null
+	printf '%s\n' $'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth' >"$C/$1.ext"
+	openssl x509 -req -in "$C/$1.csr" -CA "$C/$2.pem" -CAkey "$C/$2.key" -CAcreateserial \
+		-days 2 -extfile "$C/$1.ext" -out "$C/$1.pem" 2>/dev/null
+}
+for ca in ca other-ca; do
+	key $ca
+	openssl req -x509 -new -key "$C/$ca.key" -subj "/CN=$ca" -days 2 -out "$C/$ca.pem" 2>/dev/null
+done
+for i in 1 2 3; do cert "m$i" ca; done
+cert m4 other-ca
+[[ -s $C/m1.pem && -s $C/m4.pem ]] || fail "openssl made no certificates"
+
+cluster_ports 4
+IC=$(sed 's/http:/https:/g' <<<"$IC" | cut -d, -f1-3)
+start_tls_member() {	# I [FLAGS...]
+	local i=$1
+	shift
+	"$CABIND" --name "m$i" --data-dir "$TMP/m$i" \
+		--listen-client-urls "http://127.0.0.1:${CP[i]}" \
+		--advertise-client-urls "http://127.0.0.1:${CP[i]}" \
+		--listen-peer-urls "https://127.0.0.1:${PP[i]}" \
+		--initial-advertise-peer-urls "https://127.0.0.1:${PP[i]}" \
+		--peer-cert-file "$C/m$i.pem" --peer-key-file "$C/m$i.key" \
+		--peer-trusted-ca-file "$C/ca.pem" --peer-client-cert-auth \
+		--initial-cluster "$IC" "$@" >>"$TMP/m$i.out" 2>>"$TMP/m$i.log" &
+	PID[i]=$!
+	CLEANUP+=("kill -9 ${PID[i]} 2>/dev/null")
+}
+THREE="$(ep 1),$(ep 2),$(ep 3)"
+for i in 1 2 3; do start_tls_member $i; done
+wait_for 30 "a leader over peer TLS" has_leader "$THREE"
+grep -q "listening for peers on https://127.0.0.1:${PP[1]}" "$TMP/m1.log" || fail "no https peer port"
+E 1 put k v >/dev/null || fail "put"
+at() { [[ $(E "$1" get k --consistency=s --print-value-only) == v ]]; }
+for i in 2 3; do wait_for 5 "the write at member $i" at $i; done
+
+note "the peer port refuses a client without a certificate"
+out=$(printf 'hello\n' | timeout 5 openssl s_client -connect "127.0.0.1:${PP[1]}" \
+	-CAfile "$C/ca.pem" 2>&1 </dev/null || true)
+grep -qi "alert\|error\|errno" <<<"$out" || fail "a client without a certificate was served: $out"
+
+note "a member with another CA's certificate cannot join"
+E 1 member add m4 --peer-urls="https://127.0.0.1:${PP[4]}" >/dev/null || fail "member add"
+IC="$IC,m4=https://127.0.0.1:${PP[4]}"
+"$CABIND" --name m4 --data-dir "$TMP/m4" \
+	--listen-client-urls "http://127.0.0.1:${CP[4]}" --advertise-client-urls "http://127.0.0.1:${CP[4]}" \
+	--listen-peer-urls "https://127.0.0.1:${PP[4]}" --initial-advertise-peer-urls "https://127.0.0.1:${PP[4]}" \
+	--peer-cert-file "$C/m4.pem" --peer-key-file "$C/m4.key" --peer-trusted-ca-file "$C/other-ca.pem" \
+	--peer-client-cert-auth --initial-cluster "$IC" --initial-cluster-state existing \
+	>"$TMP/m4.out" 2>"$TMP/m4.log" &
+CLEANUP+=("kill -9 $! 2>/dev/null")
+refused() { cat "$TMP"/m[123].log "$TMP/m4.log" | grep -q "TLS handshake"; }
+wait_for 15 "a refused TLS handshake" refused
+sleep 2
+[[ -z $(E 4 get k --consistency=s --print-value-only 2>/dev/null) ]] ||
+	fail "the member with the stranger's certificate got the cluster's data"
+grep -h "TLS handshake" "$TMP"/m[1234].log | head -n 2
+E 2 put k2 v2 >/dev/null || fail "the cluster stops writing while a stranger knocks"
