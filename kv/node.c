@@ -76,6 +76,10 @@ static int start_core(struct kv_node *n, const struct node_opts *o, struct rlog_
 			 (unsigned long long)o->applied, (unsigned long long)b->snap.index);
 		return -EINVAL;
 	}
+	/* a crash may keep a hard state whose commit is past the entries that made it:
+	 * commit needs no durability, the entries are what counts */
+	if (boot.hs.commit > last)
+		boot.hs.commit = last;
 	if (boot.hs.commit < boot.applied)
 		boot.hs.commit = boot.applied;
 	if ((rc = raft_restart(n->r, &boot)) < 0)
@@ -201,6 +205,9 @@ static void carry_out(struct kv_node *n)
 {
 	const struct raft_ready *rd = &n->rd;
 
+	if (rd->snap)	/* MsgSnap is never sent nor taken (svc_raft.c): cannot happen */
+		log_warnx("kv: raft: a snapshot at %llu to install, which this cabind cannot",
+			  (unsigned long long)rd->snap->index);
 	for (size_t k = 0; k < rd->n_msgs && n->cb.send; k++)
 		n->cb.send(n->cb.ctx, &rd->msgs[k]);
 	for (size_t k = 0; k < rd->n_committed; k++)
@@ -219,7 +226,9 @@ static void carry_out(struct kv_node *n)
 }
 
 /* The state machine's log is durable up to `durable`: a snapshot there lets the Raft log
- * drop what comes before (but for KEEP_ENTRIES, for followers a little behind). */
+ * drop what comes before (but for KEEP_ENTRIES, for followers a little behind). Snapshots
+ * are not sent yet, so a leader drops nothing a member still needs: a member down for
+ * long holds the log back. */
 static void compact(struct kv_node *n, uint64_t durable)
 {
 	struct raft_status st;
@@ -228,6 +237,10 @@ static void compact(struct kv_node *n, uint64_t durable)
 	raft_status(n->r, &st);
 	if (durable > st.applied)
 		durable = st.applied;
+	if (st.role == RAFT_LEADER)
+		for (uint32_t i = 0; i < st.conf.n; i++)
+			if (st.conf.id[i] != st.id && st.pr[i].match < durable)
+				durable = st.pr[i].match;
 	if (durable < st.snap.index + n->compact_every || raft_snapshot(n->r, durable, &m) < 0)
 		return;
 	if (rlog_put_snap(n->log, &m) < 0 || rlog_sync(n->log) < 0)

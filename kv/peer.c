@@ -246,6 +246,11 @@ static int take_frame(struct pconn *c, uint8_t type, const uint8_t *pl, size_t n
 		return -1;
 	}
 	size_t want = peer_raft_entries(pl, n);
+	if (want > n / 21) {	/* more entries than 21-byte entry heads the frame can hold */
+		log_warnx("kv: peer %016llx: a RAFT frame claims more entries than it holds",
+			  (unsigned long long)c->peer);
+		return -1;
+	}
 	if (want > pn->ents_cap) {
 		struct raft_entry *e = realloc(pn->ents, want * sizeof(*e));
 		if (!e)
@@ -294,6 +299,12 @@ static int read_in(struct pconn *c)
 			continue;
 		}
 		c->in_len += (size_t)r;
+		/* before HELLO only a HELLO may come: no buffering a stranger's big frame */
+		if (!c->peer && c->in_len >= PEER_HEAD &&
+		    (c->in[0] != 28 || c->in[1] || c->in[2] || c->in[3] || c->in[4] != PEER_HELLO)) {
+			log_warnx("kv: peer connection: the first frame is not a HELLO");
+			return -EPROTO;
+		}
 		size_t off = 0;
 		for (;;) {
 			uint8_t type;

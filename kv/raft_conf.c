@@ -106,12 +106,15 @@ void raft_conf_apply(struct raft *r, const struct raft_entry *e)
 		return;
 	if (r->transferee && !raft_pr(r, r->transferee))
 		r->transferee = 0;
-	/* the quorum changed: what it has may be committed now */
-	if (raft_maybe_commit(r))
+	/* the quorum changed: what it has may be committed now, reads confirmed */
+	if (raft_maybe_commit(r)) {
+		raft_release_pending_reads(r);
 		raft_bcast_append(r);
-	else
+	} else {
 		for (unsigned i = 0; i < r->n_prs; i++)
 			raft_send_append(r, &r->prs[i], false);
+	}
+	raft_confirm_reads(r);
 }
 
 void raft_conf_set(struct raft *r, const struct raft_conf *c)

@@ -121,6 +121,7 @@ void raft_leader_app_resp(struct raft *r, const struct raft_msg *m, struct raft_
 void raft_leader_hb_resp(struct raft *r, const struct raft_msg *m, struct raft_progress *pr);
 void raft_leader_read_index(struct raft *r, uint64_t from, uint64_t ctx);
 void raft_release_pending_reads(struct raft *r);
+void raft_confirm_reads(struct raft *r);
 void raft_reads_drop(struct raft *r);
 void raft_send_timeout_now(struct raft *r, uint64_t to);
 

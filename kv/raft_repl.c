@@ -266,9 +266,12 @@ static void answer(struct raft *r, uint64_t from, uint64_t index, uint64_t ctx)
 }
 
 /* Answers the reads whose round a quorum of voters has confirmed: they were leader then. */
-static void confirm_reads(struct raft *r)
+void raft_confirm_reads(struct raft *r)
 {
 	size_t done = 0;
+
+	if (!r->reads_pending.n)
+		return;
 
 	while (done < r->reads_pending.n) {
 		struct raft_pending_read *p = &PENDING(r)[done];
@@ -306,7 +309,7 @@ static void start_round(struct raft *r)
 		return;
 	if (self)
 		self->read_ack = r->read_round;
-	confirm_reads(r);
+	raft_confirm_reads(r);
 	raft_bcast_heartbeat(r);
 }
 
@@ -347,7 +350,7 @@ void raft_leader_hb_resp(struct raft *r, const struct raft_msg *m, struct raft_p
 		raft_send_append(r, pr, true);
 	if (m->ctx > pr->read_ack && m->ctx <= r->read_round) {
 		pr->read_ack = m->ctx;
-		confirm_reads(r);
+		raft_confirm_reads(r);
 	}
 }
 

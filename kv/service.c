@@ -201,7 +201,7 @@ static const struct grpc_method methods[] = {
 	{ "/etcdserverpb.Watch/Watch", svc_watch, svc_watch_half_close, svc_watch_gone },
 	{ "/etcdserverpb.Lease/LeaseGrant", svc_raft_lease_grant, NULL, NULL },
 	{ "/etcdserverpb.Lease/LeaseRevoke", svc_raft_lease_revoke, NULL, NULL },
-	{ "/etcdserverpb.Lease/LeaseKeepAlive", svc_raft_keepalive, svc_lease_keepalive_end,
+	{ "/etcdserverpb.Lease/LeaseKeepAlive", svc_raft_keepalive, svc_raft_keepalive_end,
 	  svc_raft_keepalive_gone },
 	{ "/etcdserverpb.Lease/LeaseTimeToLive", svc_lease_ttl, NULL, NULL },
 	{ "/etcdserverpb.Lease/LeaseLeases", svc_lease_leases, NULL, NULL },

@@ -100,10 +100,11 @@ void svc_lease_revoke(struct grpc_call *call, const uint8_t *msg, size_t len, vo
 void svc_lease_keepalive(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 void svc_lease_keepalive_end(struct grpc_call *call, void *ctx);
 /* Renews lease id here: returns its TTL, or 0 (unknown, or expired and waiting for its
- * revoke). The answer to one keepalive on its stream. */
+ * revoke). The answer to one keepalive on its stream: */
 int64_t svc_lease_renew(struct kv_service *svc, int64_t id);
-void svc_lease_keepalive_reply(struct grpc_call *call, struct kv_service *svc, int64_t id,
-			       int64_t ttl);
+/* Returns 1 if it had to finish the call (out of memory). */
+int svc_lease_keepalive_reply(struct grpc_call *call, struct kv_service *svc, int64_t id,
+			      int64_t ttl);
 void svc_lease_ttl(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 void svc_lease_leases(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 /* Sets up svc->leases (minimum TTL from o's heartbeat and election timeout) and
@@ -178,6 +179,7 @@ void svc_raft_put(struct grpc_call *call, const uint8_t *msg, size_t len, void *
  * stream's end (its keepalives still waiting are forgotten). */
 void svc_raft_keepalive(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 void svc_raft_keepalive_gone(struct grpc_call *call, void *ctx);
+void svc_raft_keepalive_end(struct grpc_call *call, void *ctx);
 /* Range: a serializable one at once, a linearizable one once a ReadIndex round says. */
 void svc_raft_range(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 void svc_raft_delete(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
@@ -204,6 +206,9 @@ void svc_raft_status(const struct kv_service *svc, struct raft_status *st);
 void svc_wal_set_applied(struct kv_service *svc, uint64_t index);
 uint64_t svc_wal_applied(const struct kv_service *svc);
 uint64_t svc_wal_durable(const struct kv_service *svc);
+/* The Raft log makes writes durable: the store's log is written each turn and synced
+ * every second (see wal_set_lazy); the Raft log keeps what is not yet synced there. */
+void svc_wal_set_lazy(struct kv_service *svc);
 /* Raises this member's NOSPACE alarm (the Raft log could not be written). */
 void svc_wal_raise_nospace(struct kv_service *svc);
 /* svc_members.c: the member table. ids from the token and the peer URLs; the initial

@@ -451,18 +451,22 @@ int64_t svc_lease_renew(struct kv_service *svc, int64_t id)
 	return ttl;
 }
 
-void svc_lease_keepalive_reply(struct grpc_call *call, struct kv_service *svc, int64_t id,
-			       int64_t ttl)
+int svc_lease_keepalive_reply(struct grpc_call *call, struct kv_service *svc, int64_t id,
+			      int64_t ttl)
 {
+	int finished = 0;
 	struct kvm_header h = svc_header(svc, 0);
 	struct kvm_lease_keepalive_response res = { .header = &h, .id = id, .ttl = ttl };
 	struct pb_buf b;
 
 	pb_buf_init(&b, NULL);
 	if (kvm_encode(&b, KVM_LEASE_KEEPALIVE_RESPONSE, &res) < 0 ||
-	    grpc_send(call, b.data, b.len) == -ENOMEM)
+	    grpc_send(call, b.data, b.len) == -ENOMEM) {
 		grpc_finish(call, GRPC_RESOURCE_EXHAUSTED, "etcdserver: out of memory");
+		finished = 1;
+	}
 	pb_buf_free(&b);
+	return finished;
 }
 
 void svc_lease_keepalive(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx)

@@ -51,6 +51,9 @@ struct svc_wal {
 	uint64_t applied;		/* the Raft index applied to the store */
 	uint64_t logged_applied;	/* in an APPLIED record, pending or written */
 	uint64_t durable_applied;	/* ... and synced */
+	bool lazy;			/* svc_wal_set_lazy: the Raft log is the durable one */
+	uint64_t written_applied;	/* lazy: written, not yet synced */
+	long disk_timer;		/* lazy: the periodic fdatasync */
 	int64_t tried_rev;		/* the store revision and pending bytes the last write */
 	size_t tried_len;		/* covered: anything beyond must wait for the next */
 	bool need_snap;			/* the log lost track of the store: snapshot it */
@@ -435,7 +438,9 @@ static void flush(struct svc_wal *sw)
 	wal_set_applied(sw->w, sw->logged_applied);
 	if (!rc)
 		rc = wal_sync(sw->w, sw->logged);
-	if (!rc)
+	if (!rc && sw->lazy)
+		sw->written_applied = sw->logged_applied;
+	else if (!rc)
 		sw->durable_applied = sw->logged_applied;
 	if (!rc && sw->need_snap)
 		rc = snapshot(sw);
@@ -473,6 +478,41 @@ static void before_sleep(struct ev_loop *loop, void *arg)
 }
 
 /* ---- the service's side ------------------------------------------------------------------ */
+
+#define DISK_SYNC_MS 1000
+
+/* Lazy: what was written is made durable now and then, and the Raft log may then drop the
+ * entries it covers. */
+static void disk_tick(struct ev_loop *loop, void *arg)
+{
+	struct svc_wal *sw = arg;
+	uint64_t upto = sw->written_applied;
+	long id = ev_timer(loop, DISK_SYNC_MS, disk_tick, sw);
+	int rc;
+
+	sw->disk_timer = id > 0 ? id : 0;
+	if ((rc = wal_disk_sync(sw->w)) < 0) {
+		log_warnx("kv: %s: cannot sync the store's log: %s (the Raft log keeps what it "
+			  "holds; retrying)", sw->svc->name, strerror(-rc));
+		return;
+	}
+	if (upto > sw->durable_applied)
+		sw->durable_applied = upto;
+}
+
+void svc_wal_set_lazy(struct kv_service *svc)
+{
+	struct svc_wal *sw = svc->wal;
+
+	if (!sw || sw->lazy)
+		return;
+	sw->lazy = true;
+	wal_set_lazy(sw->w, true);
+	if (sw->loop) {
+		long id = ev_timer(sw->loop, DISK_SYNC_MS, disk_tick, sw);
+		sw->disk_timer = id > 0 ? id : 0;
+	}
+}
 
 void svc_wal_raise_nospace(struct kv_service *svc)
 {
@@ -808,11 +848,15 @@ void svc_wal_close(struct kv_service *svc)
 		ev_before_sleep(sw->loop, NULL, NULL);
 		if (sw->retry_timer)
 			ev_cancel(sw->loop, sw->retry_timer);
+		if (sw->disk_timer)
+			ev_cancel(sw->loop, sw->disk_timer);
 		if (sw->snap_timer)
 			ev_cancel(sw->loop, sw->snap_timer);
 	}
 	if (sw->w && !catch_up(sw))
 		wal_sync(sw->w, sw->logged);	/* nothing waits for it, but nothing is lost */
+	if (sw->w)
+		wal_disk_sync(sw->w);
 	while (sw->held.next != &sw->held) {	/* their calls are gone by now */
 		struct svc_held *h = sw->held.next;
 		held_unlink(h);

@@ -361,6 +361,11 @@ void wal_get_stats(const struct wal *w, struct wal_stats *out);
 /* The Raft index the store came back at (the last APPLIED record read; 0: none), and the
  * one it is at now, for the snapshots to come (the caller tells). */
 uint64_t wal_applied(const struct wal *w);
+/* Lazy: wal_sync writes without fdatasync (the Raft log holds what the records say, and
+ * replays it); wal_disk_sync makes what was written durable (0 or -errno). A new segment
+ * always syncs the one before. */
+void wal_set_lazy(struct wal *w, bool lazy);
+int wal_disk_sync(struct wal *w);
 void wal_set_applied(struct wal *w, uint64_t index);
 /* A new read-only descriptor of the newest snapshot file, with its size. Returns the
  * descriptor (the caller's), -ENOENT if there is none, or -errno. */

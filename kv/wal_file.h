@@ -35,6 +35,8 @@ struct wal {
 	uint64_t filled;	/* its size: off, then the zeros written ahead (WAL_AHEAD) */
 	bool cut_failed;	/* a cut after a sync failed (logged once) */
 	uint64_t applied;	/* the Raft index replayed up to (wal_applied) */
+	bool lazy;		/* wal_set_lazy: writes are not synced one by one */
+	bool unsynced;		/* ... and some are not yet */
 	uint64_t applied_now;	/* what the snapshots to come say (wal_set_applied) */
 	struct wal_buf pend;
 	struct wal_stats st;

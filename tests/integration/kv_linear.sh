@@ -23,7 +23,8 @@ note "14 s of concurrent clients; the leader and then a follower killed and brou
 CLIENTS=$!
 CLEANUP+=("kill $CLIENTS 2>/dev/null")
 sleep 3
-L=$(leader_of "$ALL")
+wait_for 10 "a leader to kill" has_leader "$ALL"
+L=$(leader_of "$ALL" | head -n 1)
 LI=$(member_of "$L")
 [[ -n $LI ]] || fail "no leader to kill"
 echo "killing the leader, member $LI"
@@ -32,7 +33,7 @@ sleep 3
 start_member "$LI"
 sleep 2
 F=$((LI % 3 + 1))
-[[ $(leader_of "$ALL") == "$(ep $F)" ]] && F=$((F % 3 + 1))
+[[ $(leader_of "$ALL" | head -n 1) == "$(ep $F)" ]] && F=$((F % 3 + 1))
 echo "killing a follower, member $F"
 kill -9 "${PID[F]}"
 sleep 2

@@ -36,7 +36,7 @@ wait_for 10 "m5 listed as a learner" listed 5 true
 expect_fail 1 "etcdserver: can only promote a learner member$" \
 	etcdctl --endpoints "$(ep 1)" member promote "$(E 1 member list | awk -F', ' '$3 == "m1" { print $1 }')"
 id5=$(E 1 member list | awk -F', ' '$3 == "m5" { print $1 }')
-L=$(leader_of "$THREE")
+L=$(leader_of "$THREE" | head -n 1)
 catch5() { E 5 get before --consistency=s --print-value-only | grep -q yes; }
 wait_for 20 "the learner to catch up" catch5
 etcdctl --endpoints "$L" member promote "$id5" || fail "promote the learner (through the leader)"
@@ -60,7 +60,7 @@ expect_fail 1 "etcdserver: the member has been permanently removed from the clus
 E 1 put after yes >/dev/null || fail "put after the removal"
 
 note "move-leader"
-L=$(leader_of "$THREE,$(ep 5)")
+L=$(leader_of "$THREE,$(ep 5)" | head -n 1)
 target=$(E 1 member list | awk -F', ' -v l="http://$L" '$5 != l && $3 != "" { print $1; exit }')
 etcdctl --endpoints "$L" move-leader "$target" || fail "move-leader"
 moved() { [[ $(leader_of "$THREE,$(ep 5)") != "$L" ]]; }

@@ -118,7 +118,9 @@ ep() { echo "127.0.0.1:${CP[$1]}"; }
 E() { local i=$1; shift; etcdctl --endpoints "$(ep "$i")" --command-timeout=3s "$@"; }
 # leader_of ENDPOINTS: the leader's endpoint (host:port) as those members report it.
 leader_of() {
-	etcdctl --endpoints "$1" endpoint status 2>/dev/null | awk -F', ' '$5 == "true" { print $1 }'
+	# a member that does not answer (killed, busy) makes etcdctl fail: the others count
+	{ etcdctl --endpoints "$1" endpoint status 2>/dev/null || true; } |
+		awk -F', ' '$5 == "true" { print $1 }'
 }
 has_leader() { [[ -n $(leader_of "$1") ]]; }
 # member_of ENDPOINT: the member number I whose endpoint it is.
