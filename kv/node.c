@@ -180,6 +180,11 @@ void node_report(struct kv_node *n, uint64_t id, bool snapshot)
 		raft_report_unreachable(n->r, id);
 }
 
+void node_peer_gone(struct kv_node *n, uint64_t id)
+{
+	raft_leader_lost(n->r, id);
+}
+
 /* Makes the batch's log records durable. */
 static int persist(struct kv_node *n)
 {

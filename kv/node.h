@@ -54,6 +54,8 @@ int node_step(struct kv_node *n, const struct raft_msg *m);
 /* A message to member id could not go out (snapshot: a snapshot's sending ended, ok or
  * not: not sent yet, for now always a failure). */
 void node_report(struct kv_node *n, uint64_t id, bool snapshot);
+/* Member id's connection to this one ended (raft_leader_lost). */
+void node_peer_gone(struct kv_node *n, uint64_t id);
 
 /* Carries out the ready batches (from the before-sleep hook). durable: the index up to
  * which the state machine's own log is durable, up to which the Raft log may be

@@ -50,7 +50,7 @@ struct peer_net {
 	struct ev_loop *loop;
 	uint64_t cluster, self;
 	peer_recv_fn *recv;
-	peer_down_fn *down;
+	peer_down_fn *down, *gone;
 	void *ctx;
 	struct peer peers[RAFT_MAX_MEMBERS];
 	unsigned n;
@@ -105,12 +105,16 @@ static void dialled_down(struct peer_net *pn, struct peer *p, const char *why)
 
 static void accepted_close(struct peer_net *pn, struct pconn *c)
 {
+	uint64_t id = c->peer;
+
 	for (struct pconn **pp = &pn->accepted; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
 			break;
 		}
 	conn_free(c);
+	if (id && pn->gone)
+		pn->gone(pn->ctx, id);
 }
 
 static void watch(struct pconn *c)
@@ -408,6 +412,11 @@ int peer_net_new(struct ev_loop *loop, uint64_t cluster, uint64_t self, peer_rec
 	return 0;
 }
 
+void peer_net_on_gone(struct peer_net *pn, peer_down_fn *gone)
+{
+	pn->gone = gone;
+}
+
 void peer_net_set_tls(struct peer_net *pn, struct tport_tls *server, struct tport_tls *client)
 {
 	pn->server_tls = server;
@@ -498,6 +507,7 @@ void peer_net_free(struct peer_net *pn)
 {
 	if (!pn)
 		return;
+	pn->gone = NULL;	/* no callbacks while it goes */
 	for (unsigned i = 0; i < pn->n; i++)
 		if (pn->peers[i].c)
 			conn_free(pn->peers[i].c);

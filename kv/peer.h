@@ -18,8 +18,12 @@ struct peer_net;
 
 /* A message from a peer, checked (borrowed for the call). */
 typedef void peer_recv_fn(void *ctx, const struct raft_msg *m);
-/* A peer could not be reached (the message to it was dropped). */
+/* A peer could not be reached (the message to it was dropped); or (gone) the
+ * connection it dialled here ended. */
 typedef void peer_down_fn(void *ctx, uint64_t id);
+/* Sets the callback for a peer's own connection ending (NULL: none). */
+struct peer_net;
+void peer_net_on_gone(struct peer_net *pn, peer_down_fn *gone);
 
 /* Returns 0 with *out, or -ENOMEM. */
 int peer_net_new(struct ev_loop *loop, uint64_t cluster, uint64_t self, peer_recv_fn *recv,

@@ -645,3 +645,11 @@ int raft_transfer(struct raft *r, uint64_t to)
 	struct raft_msg m = {.type = RAFT_MSG_TRANSFER, .from = r->id, .index = to};
 	return forward(r, &m);
 }
+
+void raft_leader_lost(struct raft *r, uint64_t id)
+{
+	if (r->role != RAFT_FOLLOWER || !id || r->lead != id)
+		return;
+	r->lead = 0;	/* no lease: pre-votes are granted */
+	r->election_elapsed = r->timeout ? r->timeout - 1 : 0;
+}

@@ -163,6 +163,11 @@ int raft_propose(struct raft *r, uint8_t type, const void *data, uint32_t len);
 int raft_read_index(struct raft *r, uint64_t ctx);
 /* Asks the leader to hand leadership to member `to`. Returns 0, -EAGAIN, -EINVAL. */
 int raft_transfer(struct raft *r, uint64_t to);
+/* The shell saw the leader's connection end (its process died, most likely): a follower
+ * stops waiting for its heartbeats, grants pre-votes at once and campaigns at the next
+ * tick. A leader that is in fact alive wins its followers back with its next heartbeat,
+ * or loses an election: slower, never unsafe. Other ids and roles are ignored. */
+void raft_leader_lost(struct raft *r, uint64_t id);
 /* The shell could not reach a peer / finished sending it a snapshot. */
 void raft_report_unreachable(struct raft *r, uint64_t id);
 void raft_report_snapshot(struct raft *r, uint64_t id, bool ok);

@@ -719,6 +719,14 @@ static void peer_down(void *ctx, uint64_t id)
 	node_report(sr->node, id, false);
 }
 
+/* A member's own connection here ended: if it led, it is most likely gone. */
+static void peer_gone(void *ctx, uint64_t id)
+{
+	struct svc_raft *sr = ctx;
+	if (sr->node)
+		node_peer_gone(sr->node, id);
+}
+
 /* host and port of the first URL of a comma-separated list. */
 static int first_url(const char *list, struct kv_url *u)
 {
@@ -859,6 +867,7 @@ static int start_net(struct svc_raft *sr, struct ev_loop *loop, const struct kv_
 		snprintf(err, errlen, "out of memory");
 		return rc;
 	}
+	peer_net_on_gone(sr->net, peer_gone);
 	bool tls = false;
 	for (int i = 0; i < n; i++)
 		tls = tls || urls[i].tls;
@@ -1057,6 +1066,7 @@ void svc_raft_stop(struct kv_service *svc)
 	if (sr->retry_timer)
 		ev_cancel(sr->loop, sr->retry_timer);
 	node_close(sr->node);
+	sr->node = NULL;
 	peer_net_free(sr->net);
 	tport_tls_free(sr->tls_in);
 	tport_tls_free(sr->tls_out);

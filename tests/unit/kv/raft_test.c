@@ -12,7 +12,7 @@
  *   run n=N                                    N rounds of a tick for every member and
  *                                              stabilize, heartbeats not printed
  *   cut A B | isolate ID | heal | crash ID | restart ID | snapshot ID [keep=N]
- *   status ID | log ID | check
+ *   status ID | log ID | check | leader-lost ID LEADER
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -262,6 +262,8 @@ static int command(void *vc, const struct tr_args *a, struct tr_out *o)
 	} else if (strcmp(cmd, "ready") == 0) {
 		if (!rt_ready(&c->net, id))
 			tr_printf(o, "no ready\n");
+	} else if (strcmp(cmd, "leader-lost") == 0 && node_arg(c, a, 2)) {
+		raft_leader_lost(r, node_arg(c, a, 2));
 	} else if (strcmp(cmd, "crash") == 0) {
 		rt_crash(&c->net, id);
 		tr_printf(o, "ok\n");
