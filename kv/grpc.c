@@ -554,6 +554,12 @@ static int conn_new(struct grpc_server *s, int fd, struct tport_tls *tls)
 	int rc = nghttp2_option_new(&opt);
 	if (rc == 0) {
 		nghttp2_option_set_no_closed_streams(opt, 1);
+		/* etcdctl --cluster dials the member list's client URLs as they are, and
+		 * grpc-go then sends ":authority: http://host:port", which nghttp2's HTTP
+		 * checks refuse (a '/' in it) and etcd's server takes. Without those checks
+		 * the headers are still bounded and read by on_header alone, which takes any
+		 * bytes; a request without :path or content-type is refused by route(). */
+		nghttp2_option_set_no_http_messaging(opt, 1);
 		rc = nghttp2_session_server_new2(&c->h2, cb, c, opt);
 		nghttp2_option_del(opt);
 	}

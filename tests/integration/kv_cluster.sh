@@ -16,7 +16,7 @@ note "one leader, one term"
 status=$(etcdctl --endpoints "$ALL" endpoint status)
 echo "$status"
 [[ $(awk -F', ' '$5 == "true"' <<<"$status" | wc -l) == 1 ]] || fail "not exactly one leader"
-[[ $(awk -F', ' '{ print $6 }' <<<"$status" | sort -u | wc -l) == 1 ]] || fail "terms differ"
+[[ $(awk -F', ' '{ print $7 }' <<<"$status" | sort -u | wc -l) == 1 ]] || fail "terms differ"
 
 note "the member list: names, peer and client URLs"
 has_all_members() {
@@ -29,6 +29,13 @@ has_all_members() {
 }
 wait_for 10 "every member's client URLs in the list" has_all_members
 E 2 member list
+
+note "endpoint status --cluster: every member from the list, one leader, one term"
+status=$(E 2 endpoint status --cluster) || fail "endpoint status --cluster: $status"
+echo "$status"
+[[ $(grep -c '^http://127.0.0.1:' <<<"$status") == 3 ]] || fail "not three members"
+[[ $(awk -F', ' '$5 == "true"' <<<"$status" | wc -l) == 1 ]] || fail "not exactly one leader"
+[[ $(awk -F', ' '{ print $7 }' <<<"$status" | sort -u | wc -l) == 1 ]] || fail "terms differ"
 
 note "writes through each member, read through the others"
 value_at() { [[ $(E "$1" get "$2" --print-value-only --consistency=s) == "$3" ]]; }
