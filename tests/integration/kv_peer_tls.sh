@@ -53,9 +53,12 @@ at() { [[ $(E "$1" get k --consistency=s --print-value-only) == v ]]; }
 for i in 2 3; do wait_for 5 "the write at member $i" at $i; done
 
 note "the peer port refuses a client without a certificate"
-out=$(printf 'hello\n' | timeout 5 openssl s_client -connect "127.0.0.1:${PP[1]}" \
-	-CAfile "$C/ca.pem" 2>&1 </dev/null || true)
-grep -qi "alert\|error\|errno" <<<"$out" || fail "a client without a certificate was served: $out"
+# with TLS 1.3 the client may finish its side before the server's refusal reaches it: the
+# server's log says whether it refused
+timeout 5 openssl s_client -connect "127.0.0.1:${PP[1]}" -CAfile "$C/ca.pem" </dev/null \
+	>"$TMP/s_client.out" 2>&1 || true
+no_cert_refused() { grep -q "TLS handshake: .*No client certification received" "$TMP/m1.log"; }
+wait_for 5 "member 1 to refuse a client without a certificate" no_cert_refused
 
 note "a member with another CA's certificate cannot join"
 E 1 member add m4 --peer-urls="https://127.0.0.1:${PP[4]}" >/dev/null || fail "member add"
