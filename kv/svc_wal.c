@@ -1,5 +1,5 @@
 /* The etcd services' persistence: the write-ahead log behind the store, group commit, and
- * the NOSPACE alarm.
+ * the NOSPACE alarm it raises when the disk fails (kv/svc_alarm.c keeps the alarms).
  *
  * Group commit: a reply made while the store holds anything the log has not made durable
  * is encoded and held with its call (svc_reply -> svc_wal_hold). The loop's before-sleep
@@ -21,130 +21,13 @@
 #include <unistd.h>
 
 #include "../lib/log.h"
-#include "svc_int.h"
+#include "svc_wal_int.h"
 #include "wal.h"
 
 #define RETRY_MS 1000
-#define WAL_PATH_MAX 512
 #define QUOTA_DEFAULT ((int64_t)2 << 30)	/* etcd's, for --quota-backend-bytes 0 */
 #define SNAP_RETRY_MS 10000
 #define SNAP_STEP_BYTES ((size_t)4 << 20)	/* of a snapshot, per loop turn */
-#define ALARMS_MAX 8
-#define NOSPACE_TEXT "etcdserver: mvcc: database space exceeded"
-
-struct svc_held {
-	struct svc_held *prev, *next;
-	struct grpc_call *call;
-	size_t len;
-	uint8_t msg[];
-};
-
-struct svc_wal {
-	struct kv_service *svc;
-	struct wal *w;
-	struct wal_leases leases;	/* as the log knows them: what a snapshot keeps */
-	bool leases_stale;		/* a lease change could not be noted: rebuild first */
-	struct ev_loop *loop;		/* NULL until kv_service_attach_wal: sync at once */
-	struct svc_held held;		/* list sentinel, oldest first */
-	int64_t logged;			/* the store revision the log has records up to */
-	int64_t logged_compacted;
-	uint64_t applied;		/* the Raft index applied to the store */
-	uint64_t logged_applied;	/* in an APPLIED record, pending or written */
-	uint64_t durable_applied;	/* ... and synced */
-	bool lazy;			/* svc_wal_set_lazy: the Raft log is the durable one */
-	uint64_t written_applied;	/* lazy: written, not yet synced */
-	long disk_timer;		/* lazy: the periodic fdatasync */
-	int64_t tried_rev;		/* the store revision and pending bytes the last write */
-	size_t tried_len;		/* covered: anything beyond must wait for the next */
-	bool need_snap;			/* the log lost track of the store: snapshot it */
-	int err;			/* the last write's error, 0 once one works again */
-	long retry_timer;
-	uint64_t snapshot_count, since_snap, snap_after_ms;
-	uint64_t bytes_at_snap;		/* log bytes written when the last snapshot was taken */
-	int64_t snap_rev;		/* the revision of the one under way */
-	long snap_timer;		/* a loop turn for its next piece */
-	struct kvm_alarm_member alarms[ALARMS_MAX];
-	size_t n_alarms;
-	int64_t quota;			/* --quota-backend-bytes */
-	char alarm_path[WAL_PATH_MAX];	/* DATA_DIR/member/alarms: they survive restarts */
-};
-
-/* ---- alarms, kept in DATA_DIR/member/alarms ----------------------------------------------
- * One line per alarm: the member ID in hex and the alarm's name ("NOSPACE", "CORRUPT"),
- * written whole to a temporary file, synced and renamed over the old one. */
-
-static const char *alarm_name(uint32_t a)
-{
-	return a == KVM_ALARM_NOSPACE ? "NOSPACE" : a == KVM_ALARM_CORRUPT ? "CORRUPT" : NULL;
-}
-
-static void alarms_save(struct svc_wal *sw)
-{
-	char tmp[WAL_PATH_MAX + 8];
-	FILE *f;
-	int rc = 0;
-
-	if (!sw->alarm_path[0])
-		return;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", sw->alarm_path);
-	f = fopen(tmp, "we");
-	if (!f) {
-		log_warn("kv: %s", tmp);
-		return;
-	}
-	for (size_t i = 0; i < sw->n_alarms; i++)
-		if (alarm_name(sw->alarms[i].alarm))
-			fprintf(f, "%016llx %s\n", (unsigned long long)sw->alarms[i].member_id,
-				alarm_name(sw->alarms[i].alarm));
-	if (fflush(f) != 0 || fdatasync(fileno(f)) < 0)
-		rc = -errno;
-	if (fclose(f) != 0 && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, sw->alarm_path) < 0)
-		rc = -errno;
-	if (rc) {
-		log_warnx("kv: %s: cannot keep the alarms: %s; they hold until the next restart",
-			  sw->alarm_path, strerror(-rc));
-		unlink(tmp);
-	}
-}
-
-/* Reads the alarms back; a line that is not one is an error naming the file and line. */
-static int alarms_load(struct svc_wal *sw, char *err, size_t errlen)
-{
-	FILE *f = fopen(sw->alarm_path, "re");
-	char line[128], name[32];
-	unsigned long long id;
-	int n = 0, rc = 0;
-
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "%s: %s", sw->alarm_path, strerror(errno));
-		return -errno;
-	}
-	while (!rc && fgets(line, sizeof(line), f)) {
-		char extra;
-		uint32_t a = KVM_ALARM_NONE;
-		n++;
-		if (sscanf(line, "%16llx %31s %c", &id, name, &extra) == 2)
-			a = strcmp(name, "NOSPACE") == 0   ? KVM_ALARM_NOSPACE
-			    : strcmp(name, "CORRUPT") == 0 ? KVM_ALARM_CORRUPT
-							   : KVM_ALARM_NONE;
-		if (a == KVM_ALARM_NONE || sw->n_alarms == ALARMS_MAX) {
-			snprintf(err, errlen, "%s:%d: expected \"MEMBER-ID-HEX NOSPACE|CORRUPT\"",
-				 sw->alarm_path, n);
-			rc = -EINVAL;
-		} else {
-			sw->alarms[sw->n_alarms++] = (struct kvm_alarm_member){ id, a };
-		}
-	}
-	fclose(f);
-	if (!rc && sw->n_alarms)
-		log_warnx("kv: %zu alarm(s) raised before the restart are still raised (%s)",
-			  sw->n_alarms, sw->alarm_path);
-	return rc;
-}
 
 /* ---- held replies ---------------------------------------------------------------------- */
 
@@ -318,19 +201,6 @@ static int snapshot(struct svc_wal *sw)
 
 static void retry(struct ev_loop *loop, void *arg);
 
-static void raise_nospace(struct svc_wal *sw)
-{
-	for (size_t i = 0; i < sw->n_alarms; i++)
-		if (sw->alarms[i].member_id == sw->svc->member_id &&
-		    sw->alarms[i].alarm == KVM_ALARM_NOSPACE)
-			return;
-	if (sw->n_alarms < ALARMS_MAX) {
-		sw->alarms[sw->n_alarms++] = (struct kvm_alarm_member){ sw->svc->member_id,
-									 KVM_ALARM_NOSPACE };
-		alarms_save(sw);
-	}
-}
-
 static void failed(struct svc_wal *sw, int rc)
 {
 	if (!sw->err)
@@ -339,7 +209,7 @@ static void failed(struct svc_wal *sw, int rc)
 			  wal_strerror(rc));
 	sw->err = rc;
 	if (rc != -ENOMEM)
-		raise_nospace(sw);
+		svcw_raise_nospace(sw);
 	release(sw, rc);
 	if (sw->loop && !sw->retry_timer) {
 		long id = ev_timer(sw->loop, RETRY_MS, retry, sw);
@@ -514,12 +384,6 @@ void svc_wal_set_lazy(struct kv_service *svc)
 	}
 }
 
-void svc_wal_raise_nospace(struct kv_service *svc)
-{
-	if (svc->wal)
-		raise_nospace(svc->wal);
-}
-
 void svc_wal_set_applied(struct kv_service *svc, uint64_t index)
 {
 	if (svc->wal && index > svc->wal->applied)
@@ -662,102 +526,6 @@ static void lease_hook(void *ctx, int64_t id, int64_t ttl)
 	sw->since_snap++;
 }
 
-bool svc_nospace(const struct kv_service *svc)
-{
-	const struct svc_wal *sw = svc->wal;
-	for (size_t i = 0; sw && i < sw->n_alarms; i++)
-		if (sw->alarms[i].alarm == KVM_ALARM_NOSPACE)
-			return true;
-	return false;
-}
-
-int svc_refuse_put(struct kv_service *svc, struct grpc_call *call, size_t cost)
-{
-	struct svc_wal *sw = svc->wal;
-	struct mvcc_stats st;
-
-	/* with Raft the member a write came in at refused it or not, before proposing it:
-	 * its alarms and store size are its own, and every member must apply alike */
-	if (svc->applying)
-		return 0;
-	if (sw && !svc_nospace(svc)) {
-		mvcc_stats(svc->store, &st);
-		if ((uint64_t)st.bytes + cost < (uint64_t)sw->quota)
-			return 0;
-		log_warnx("kv: %s: the store (%zu bytes) would pass --quota-backend-bytes "
-			  "(%lld): NOSPACE alarm raised", svc->name, st.bytes,
-			  (long long)sw->quota);
-		raise_nospace(sw);
-	}
-	if (!svc_nospace(svc))
-		return 0;
-	grpc_finish(call, GRPC_RESOURCE_EXHAUSTED, NOSPACE_TEXT);
-	return 1;
-}
-
-int svc_refuse_txn(struct kv_service *svc, struct grpc_call *call,
-		   const struct kvm_txn_request *t)
-{
-	size_t yes = 0, no = 0;
-	bool puts = false;
-
-	for (size_t i = 0; i < t->n_success; i++)
-		if (t->success[i].type == KVM_OP_PUT) {
-			puts = true;
-			yes += SVC_COST_PUT(t->success[i].put.key.len, t->success[i].put.value.len);
-		}
-	for (size_t i = 0; i < t->n_failure; i++)
-		if (t->failure[i].type == KVM_OP_PUT) {
-			puts = true;
-			no += SVC_COST_PUT(t->failure[i].put.key.len, t->failure[i].put.value.len);
-		}
-	return puts ? svc_refuse_put(svc, call, yes > no ? yes : no) : 0;
-}
-
-size_t svc_alarm(struct kv_service *svc, const struct kvm_alarm_request *req,
-		 struct kvm_alarm_member *out, size_t max)
-{
-	struct svc_wal *sw = svc->wal;
-	struct kvm_alarm_member m = { req->member_id, req->alarm };
-	size_t n = 0;
-
-	if (!sw)
-		return 0;
-	switch (req->action) {
-	case KVM_ALARM_GET:
-		for (size_t i = 0; i < sw->n_alarms && n < max; i++)
-			if (req->alarm == KVM_ALARM_NONE || sw->alarms[i].alarm == req->alarm)
-				out[n++] = sw->alarms[i];
-		return n;
-	case KVM_ALARM_ACTIVATE:
-		if (req->alarm == KVM_ALARM_NONE || !max)
-			return 0;
-		for (size_t i = 0; i < sw->n_alarms; i++)
-			if (sw->alarms[i].member_id == m.member_id && sw->alarms[i].alarm == m.alarm) {
-				out[0] = m;
-				return 1;
-			}
-		if (sw->n_alarms == ALARMS_MAX)
-			return 0;
-		sw->alarms[sw->n_alarms++] = m;
-		alarms_save(sw);
-		out[0] = m;
-		return 1;
-	case KVM_ALARM_DEACTIVATE:
-		for (size_t i = 0; i < sw->n_alarms; i++)
-			if (sw->alarms[i].member_id == m.member_id && sw->alarms[i].alarm == m.alarm) {
-				sw->alarms[i] = sw->alarms[--sw->n_alarms];
-				alarms_save(sw);
-				if (max)
-					out[n++] = m;
-				break;
-			}
-		return n;
-	default:
-		return 0;
-	}
-}
-
 /* ---- life cycle ------------------------------------------------------------------------- */
 
 /* After the replay: the leases back in the lease service, their keys attached. */
@@ -812,7 +580,7 @@ int svc_wal_open(struct kv_service *svc, const struct kv_opts *o, const char *di
 		rc = -ENAMETOOLONG;
 	}
 	if (!rc)
-		rc = alarms_load(sw, err, errlen);
+		rc = svcw_alarms_load(sw, err, errlen);
 	if (rc) {
 		svc_wal_close(svc);
 		return rc;
