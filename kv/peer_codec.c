@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "peer_codec.h"
 
 #define RAFT_FIXED (4 + 8 * 8 + 8 + 8 + 4)	/* up to the snapshot's member count */
@@ -38,27 +39,14 @@ static uint8_t *put8(uint8_t *p, uint8_t v)
 
 static uint8_t *put32(uint8_t *p, uint32_t v)
 {
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
+	le_put32(p, v);
 	return p + 4;
 }
 
 static uint8_t *put64(uint8_t *p, uint64_t v)
 {
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
+	le_put64(p, v);
 	return p + 8;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
 int peer_put_hello(struct peer_buf *b, const struct peer_hello *h)
@@ -123,7 +111,7 @@ long peer_frame(const uint8_t *p, size_t n, uint8_t *type, const char **why)
 {
 	if (n < PEER_HEAD)
 		return 0;
-	uint32_t len = get32(p);
+	uint32_t len = le_get32(p);
 	if (len > PEER_FRAME_MAX) {
 		*why = "frame longer than the most a peer may send";
 		return -EMSGSIZE;
@@ -140,10 +128,10 @@ int peer_get_hello(const uint8_t *p, size_t n, struct peer_hello *h, const char 
 		*why = "HELLO frame of the wrong length";
 		return -EINVAL;
 	}
-	h->version = get32(p);
-	h->cluster = get64(p + 4);
-	h->from = get64(p + 12);
-	h->to = get64(p + 20);
+	h->version = le_get32(p);
+	h->cluster = le_get64(p + 4);
+	h->from = le_get64(p + 12);
+	h->to = le_get64(p + 20);
 	return 0;
 }
 
@@ -151,10 +139,10 @@ size_t peer_raft_entries(const uint8_t *p, size_t n)
 {
 	if (n < RAFT_FIXED)
 		return 0;
-	uint32_t members = get32(p + RAFT_FIXED - 4);
+	uint32_t members = le_get32(p + RAFT_FIXED - 4);
 	if (members > RAFT_MAX_MEMBERS || n < RAFT_FIXED + 9 * (size_t)members + 4)
 		return 0;
-	return get32(p + RAFT_FIXED + 9 * (size_t)members);
+	return le_get32(p + RAFT_FIXED + 9 * (size_t)members);
 }
 
 int peer_get_raft(const uint8_t *p, size_t n, struct raft_msg *m, struct raft_entry *ents,
@@ -177,22 +165,22 @@ int peer_get_raft(const uint8_t *p, size_t n, struct raft_msg *m, struct raft_en
 	uint64_t *f[] = {&m->from, &m->to, &m->term, &m->index, &m->log_term, &m->commit,
 			 &m->hint, &m->ctx, &m->snap.index, &m->snap.term};
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++, p += 8)
-		*f[i] = get64(p);
-	m->snap.conf.n = get32(p);
+		*f[i] = le_get64(p);
+	m->snap.conf.n = le_get32(p);
 	p += 4;
 	if (m->snap.conf.n > RAFT_MAX_MEMBERS || (size_t)(end - p) < 9 * (size_t)m->snap.conf.n + 4) {
 		*why = "RAFT frame: the snapshot's members run past the frame";
 		return -EINVAL;
 	}
 	for (uint32_t i = 0; i < m->snap.conf.n; i++, p += 9) {
-		m->snap.conf.id[i] = get64(p);
+		m->snap.conf.id[i] = le_get64(p);
 		m->snap.conf.learner[i] = p[8];
 		if (p[8] > 1) {
 			*why = "RAFT frame: a learner flag is neither 0 nor 1";
 			return -EINVAL;
 		}
 	}
-	uint32_t count = get32(p);
+	uint32_t count = le_get32(p);
 	p += 4;
 	if (count > max || count > (size_t)(end - p) / ENTRY_FIXED) {
 		*why = "RAFT frame: more entries than the frame holds";
@@ -204,10 +192,10 @@ int peer_get_raft(const uint8_t *p, size_t n, struct raft_msg *m, struct raft_en
 			*why = "RAFT frame: an entry runs past the frame";
 			return -EINVAL;
 		}
-		e->term = get64(p);
-		e->index = get64(p + 8);
+		e->term = le_get64(p);
+		e->index = le_get64(p + 8);
 		e->type = p[16];
-		e->len = get32(p + 17);
+		e->len = le_get32(p + 17);
 		p += ENTRY_FIXED;
 		if (e->type > RAFT_ENTRY_CONF || e->len > (size_t)(end - p)) {
 			*why = "RAFT frame: an entry's type is unknown or its data runs past the frame";

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../lib/log.h"
+#include "le.h"
 #include "svc_int.h"
 
 static uint64_t fnv(uint64_t h, const char *s)
@@ -90,20 +91,6 @@ static size_t put_str(uint8_t *p, const char *s)
 	return 2 + n;
 }
 
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
 size_t svc_member_encode(uint8_t *buf, size_t cap, enum raft_conf_op op,
 			 const struct svc_member *m, uint64_t origin, uint64_t seq)
 {
@@ -116,8 +103,8 @@ size_t svc_member_encode(uint8_t *buf, size_t cap, enum raft_conf_op op,
 	n += put_str(buf + n, m->name);
 	n += put_str(buf + n, m->peer_urls);
 	n += put_str(buf + n, m->client_urls);
-	put64(buf + n, origin);
-	put64(buf + n + 8, seq);
+	le_put64(buf + n, origin);
+	le_put64(buf + n + 8, seq);
 	return n + 16;
 }
 
@@ -149,8 +136,8 @@ int svc_member_decode(const uint8_t *data, size_t len, enum raft_conf_op *op,
 	    get_str(&p, end, m->peer_urls, sizeof(m->peer_urls)) ||
 	    get_str(&p, end, m->client_urls, sizeof(m->client_urls)) || end - p != 16)
 		return -EINVAL;
-	*origin = get64(p);
-	*seq = get64(p + 8);
+	*origin = le_get64(p);
+	*seq = le_get64(p + 8);
 	return 0;
 }
 

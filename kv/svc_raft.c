@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "../lib/log.h"
+#include "le.h"
 #include "svc_raft_int.h"
 
 #define ENTRY_HEAD 20
@@ -41,20 +42,6 @@ static const struct grpc_method op_methods[] = {
 	[OP_LEASE_EXPIRE] = { "/etcdserverpb.Lease/LeaseRevoke", svc_lease_revoke, NULL, NULL },
 	[OP_LEASE_RENEW] = { "/etcdserverpb.Lease/LeaseKeepAlive", NULL, NULL, NULL },
 };
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
 
 /* ---- waiting clients --------------------------------------------------------------------- */
 
@@ -199,8 +186,8 @@ static void propose(struct kv_service *svc, struct grpc_call *call, enum svc_op 
 		memset(e, 0, ENTRY_HEAD);
 		e[0] = 1;
 		e[1] = (uint8_t)op;
-		put64(e + 4, svc->member_id);
-		put64(e + 12, w ? w->seq : 0);
+		le_put64(e + 4, svc->member_id);
+		le_put64(e + 12, w ? w->seq : 0);
 		if (len)
 			memcpy(e + ENTRY_HEAD, msg, len);
 		rc = node_propose(sr->node, RAFT_ENTRY_NORMAL, e, ENTRY_HEAD + len);
@@ -347,9 +334,9 @@ void svc_raft_keepalive(struct grpc_call *call, const uint8_t *msg, size_t len, 
 			memset(e, 0, ENTRY_HEAD);
 			e[0] = 1;
 			e[1] = OP_LEASE_RENEW;
-			put64(e + 4, svc->member_id);
-			put64(e + 12, w->seq);
-			put64(e + ENTRY_HEAD, (uint64_t)req.id);
+			le_put64(e + 4, svc->member_id);
+			le_put64(e + 12, w->seq);
+			le_put64(e + ENTRY_HEAD, (uint64_t)req.id);
 			rc = node_propose(sr->node, RAFT_ENTRY_NORMAL, e, sizeof(e));
 		}
 		if (rc < 0) {
@@ -410,7 +397,7 @@ void svc_raft_keepalive_end(struct grpc_call *call, void *ctx)
 /* An applied renewal: every member renews; the one asked answers on the stream. */
 static void apply_renew(struct svc_raft *sr, const uint8_t *msg, size_t len, struct waiter *w)
 {
-	int64_t id = len == 8 ? (int64_t)get64(msg) : 0;
+	int64_t id = len == 8 ? (int64_t)le_get64(msg) : 0;
 	int64_t ttl = svc_lease_renew(sr->svc, id);
 
 	if (w) {
@@ -568,7 +555,7 @@ void svcr_apply(void *ctx, const struct raft_entry *e)
 		return;
 	}
 	enum svc_op op = e->data[1];
-	uint64_t origin = get64(e->data + 4), seq = get64(e->data + 12);
+	uint64_t origin = le_get64(e->data + 4), seq = le_get64(e->data + 12);
 	const uint8_t *msg = e->data + ENTRY_HEAD;
 	size_t len = e->len - ENTRY_HEAD;
 	struct waiter *w = origin == svc->member_id && seq ? svcr_take(sr, seq) : NULL;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "le.h"
 #include "wal.h"
 
 const char *wal_strerror(int code)
@@ -20,30 +21,6 @@ const char *wal_strerror(int code)
 	if (code <= -1600 && code > -1700)
 		return mvcc_strerror(code);
 	return code < 0 && code > -4096 ? strerror(-code) : "unknown error";
-}
-
-/* ---- little-endian fields ------------------------------------------------------------- */
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
 /* ---- buffers ---------------------------------------------------------------------------- */
@@ -118,9 +95,9 @@ static void rec_end(struct wal_buf *b, size_t mark)
 	uint8_t *h = b->p + mark;
 	size_t n = b->len - mark - WAL_REC_HEADER;
 
-	put32(h, (uint32_t)n);
-	put32(h + 8, wal_crc32c(0, h + WAL_REC_HEADER, n));
-	put32(h + 12, wal_crc32c(0, h, 12));
+	le_put32(h, (uint32_t)n);
+	le_put32(h + 8, wal_crc32c(0, h + WAL_REC_HEADER, n));
+	le_put32(h + 12, wal_crc32c(0, h, 12));
 }
 
 /* One record whose payload is p[0, n). */
@@ -142,8 +119,8 @@ int wal_put_header(struct wal_buf *b, const char magic[8])
 		return -ENOMEM;
 	uint8_t *h = b->p + b->len;
 	memcpy(h, magic, 8);
-	put32(h + 8, WAL_VERSION);
-	put32(h + 12, wal_crc32c(0, h, 12));
+	le_put32(h + 8, WAL_VERSION);
+	le_put32(h + 12, wal_crc32c(0, h, 12));
 	b->len += WAL_FILE_HEADER;
 	return 0;
 }
@@ -151,30 +128,30 @@ int wal_put_header(struct wal_buf *b, const char magic[8])
 int wal_put_segment(struct wal_buf *b, uint64_t seq, int64_t rev)
 {
 	uint8_t p[16];
-	put64(p, seq);
-	put64(p + 8, (uint64_t)rev);
+	le_put64(p, seq);
+	le_put64(p + 8, (uint64_t)rev);
 	return put_rec(b, WAL_SEGMENT, p, sizeof(p));
 }
 
 int wal_put_compact(struct wal_buf *b, int64_t rev)
 {
 	uint8_t p[8];
-	put64(p, (uint64_t)rev);
+	le_put64(p, (uint64_t)rev);
 	return put_rec(b, WAL_COMPACT, p, sizeof(p));
 }
 
 int wal_put_lease_grant(struct wal_buf *b, int64_t id, int64_t ttl)
 {
 	uint8_t p[16];
-	put64(p, (uint64_t)id);
-	put64(p + 8, (uint64_t)ttl);
+	le_put64(p, (uint64_t)id);
+	le_put64(p + 8, (uint64_t)ttl);
 	return put_rec(b, WAL_LEASE_GRANT, p, sizeof(p));
 }
 
 int wal_put_lease_revoke(struct wal_buf *b, int64_t id)
 {
 	uint8_t p[8];
-	put64(p, (uint64_t)id);
+	le_put64(p, (uint64_t)id);
 	return put_rec(b, WAL_LEASE_REVOKE, p, sizeof(p));
 }
 
@@ -182,7 +159,7 @@ int wal_put_applied(struct wal_buf *b, uint64_t index)
 {
 	uint8_t p[8];
 
-	put64(p, index);
+	le_put64(p, index);
 	return put_rec(b, WAL_APPLIED, p, sizeof(p));
 }
 
@@ -190,19 +167,19 @@ int wal_put_snap_meta(struct wal_buf *b, int64_t rev, int64_t compacted, uint64_
 		      uint64_t nkv, uint64_t nlease)
 {
 	uint8_t p[40];
-	put64(p, (uint64_t)rev);
-	put64(p + 8, (uint64_t)compacted);
-	put64(p + 16, next_seq);
-	put64(p + 24, nkv);
-	put64(p + 32, nlease);
+	le_put64(p, (uint64_t)rev);
+	le_put64(p + 8, (uint64_t)compacted);
+	le_put64(p + 16, next_seq);
+	le_put64(p + 24, nkv);
+	le_put64(p + 32, nlease);
 	return put_rec(b, WAL_SNAP_META, p, sizeof(p));
 }
 
 int wal_put_snap_end(struct wal_buf *b, uint64_t nkv, uint64_t nlease)
 {
 	uint8_t p[16];
-	put64(p, nkv);
-	put64(p + 8, nlease);
+	le_put64(p, nkv);
+	le_put64(p + 8, nlease);
 	return put_rec(b, WAL_SNAP_END, p, sizeof(p));
 }
 
@@ -224,24 +201,24 @@ static void change_write(uint8_t *p, const struct wal_change *c)
 {
 	if (c->sweep) {
 		p[0] = 2;
-		put32(p + 1, (uint32_t)c->key.len);
-		put32(p + 5, (uint32_t)c->last.len);
-		put32(p + 9, c->sweep);
+		le_put32(p + 1, (uint32_t)c->key.len);
+		le_put32(p + 5, (uint32_t)c->last.len);
+		le_put32(p + 9, c->sweep);
 		memcpy(p + SWEEP_FIXED, c->key.p, c->key.len);
 		memcpy(p + SWEEP_FIXED + c->key.len, c->last.p, c->last.len);
 		return;
 	}
 	p[0] = c->del ? 1 : 0;
-	put32(p + 1, (uint32_t)c->key.len);
+	le_put32(p + 1, (uint32_t)c->key.len);
 	if (c->del) {
 		if (c->key.len)
 			memcpy(p + DEL_FIXED, c->key.p, c->key.len);
 		return;
 	}
-	put32(p + 5, (uint32_t)c->value.len);
-	put64(p + 9, (uint64_t)c->create);
-	put64(p + 17, (uint64_t)c->version);
-	put64(p + 25, (uint64_t)c->lease);
+	le_put32(p + 5, (uint32_t)c->value.len);
+	le_put64(p + 9, (uint64_t)c->create);
+	le_put64(p + 17, (uint64_t)c->version);
+	le_put64(p + 25, (uint64_t)c->lease);
 	if (c->key.len)
 		memcpy(p + PUT_FIXED, c->key.p, c->key.len);
 	if (c->value.len)
@@ -262,9 +239,9 @@ static size_t sweep_parse(const uint8_t *p, const uint8_t *end, struct wal_chang
 
 	if (left < SWEEP_FIXED)
 		return 0;
-	klen = get32(p + 1);
-	llen = get32(p + 5);
-	c->sweep = get32(p + 9);
+	klen = le_get32(p + 1);
+	llen = le_get32(p + 5);
+	c->sweep = le_get32(p + 9);
 	if (!klen || !llen || klen > left - SWEEP_FIXED || llen > left - SWEEP_FIXED - klen ||
 	    c->sweep < 2)
 		return 0;
@@ -290,14 +267,14 @@ static size_t change_parse(const uint8_t *p, const uint8_t *end, bool sweeps,
 	fixed = c->del ? DEL_FIXED : PUT_FIXED;
 	if (left < fixed)
 		return 0;
-	klen = get32(p + 1);
-	vlen = c->del ? 0 : get32(p + 5);
+	klen = le_get32(p + 1);
+	vlen = c->del ? 0 : le_get32(p + 5);
 	if (!klen || klen > left - fixed || vlen > left - fixed - klen)
 		return 0;
 	if (!c->del) {
-		c->create = (int64_t)get64(p + 9);
-		c->version = (int64_t)get64(p + 17);
-		c->lease = (int64_t)get64(p + 25);
+		c->create = (int64_t)le_get64(p + 9);
+		c->version = (int64_t)le_get64(p + 17);
+		c->lease = (int64_t)le_get64(p + 25);
 	}
 	c->key = (struct mvcc_bytes){ p + fixed, klen };
 	c->value = (struct mvcc_bytes){ vlen ? p + fixed + klen : NULL, vlen };
@@ -330,8 +307,8 @@ int wal_put_snap_kv(struct wal_buf *b, int64_t rev, uint32_t sub, const struct w
 		return -EINVAL;
 	if (rec_begin(b, WAL_SNAP_KV, n, &mark))
 		return -ENOMEM;
-	put64(b->p + b->len, (uint64_t)rev);
-	put32(b->p + b->len + 8, sub);
+	le_put64(b->p + b->len, (uint64_t)rev);
+	le_put32(b->p + b->len + 8, sub);
 	change_write(b->p + b->len + 12, c);
 	b->len += n;
 	rec_end(b, mark);
@@ -344,8 +321,8 @@ int wal_rev_begin(struct wal_buf *b, int64_t rev, size_t *mark)
 {
 	if (rec_begin(b, WAL_REV, 12, mark))
 		return -ENOMEM;
-	put64(b->p + b->len, (uint64_t)rev);
-	put32(b->p + b->len + 8, 0);
+	le_put64(b->p + b->len, (uint64_t)rev);
+	le_put32(b->p + b->len + 8, 0);
 	b->len += 12;
 	return 0;
 }
@@ -365,7 +342,7 @@ int wal_rev_add(struct wal_buf *b, size_t mark, const struct wal_change *c)
 	change_write(b->p + b->len, c);
 	b->len += n;
 	count = b->p + mark + WAL_REC_HEADER + 8;
-	put32(count, get32(count) + 1);
+	le_put32(count, le_get32(count) + 1);
 	return 0;
 }
 
@@ -383,9 +360,9 @@ int wal_put_raft_state(struct wal_buf *b, uint64_t term, uint64_t vote, uint64_t
 {
 	uint8_t p[24];
 
-	put64(p, term);
-	put64(p + 8, vote);
-	put64(p + 16, commit);
+	le_put64(p, term);
+	le_put64(p + 8, vote);
+	le_put64(p + 16, commit);
 	return put_rec(b, WAL_RAFT_STATE, p, sizeof(p));
 }
 
@@ -396,12 +373,12 @@ int wal_put_raft_snap(struct wal_buf *b, uint64_t index, uint64_t term, bool res
 
 	if (n > WAL_RAFT_MEMBERS_MAX)
 		return -EINVAL;
-	put64(p, index);
-	put64(p + 8, term);
+	le_put64(p, index);
+	le_put64(p + 8, term);
 	p[16] = reset;
-	put32(p + 20, n);
+	le_put32(p + 20, n);
 	for (uint32_t i = 0; i < n; i++) {
-		put64(p + 24 + 9 * i, ids[i]);
+		le_put64(p + 24 + 9 * i, ids[i]);
 		p[32 + 9 * i] = learner[i] ? 1 : 0;
 	}
 	return put_rec(b, WAL_RAFT_SNAP, p, 24 + 9 * (size_t)n);
@@ -417,8 +394,8 @@ int wal_put_raft_entry(struct wal_buf *b, uint64_t term, uint64_t index, uint8_t
 	if (rec_begin(b, WAL_RAFT_ENTRY, 17 + len, &mark))
 		return -ENOMEM;
 	uint8_t *p = b->p + b->len;
-	put64(p, term);
-	put64(p + 8, index);
+	le_put64(p, term);
+	le_put64(p + 8, index);
 	p[16] = type;
 	if (len)
 		memcpy(p + 17, data, len);
@@ -448,11 +425,11 @@ int wal_iter_init(struct wal_iter *it, const uint8_t *p, size_t len, const char 
 		*why = "bad magic number (not a file of this kind)";
 		return WAL_ECORRUPT;
 	}
-	if (wal_crc32c(0, p, 12) != get32(p + 12)) {
+	if (wal_crc32c(0, p, 12) != le_get32(p + 12)) {
 		*why = "file header checksum mismatch";
 		return WAL_ECORRUPT;
 	}
-	version = get32(p + 8);
+	version = le_get32(p + 8);
 	if (version == 0) {
 		*why = "format version 0";
 		return WAL_ECORRUPT;
@@ -512,8 +489,8 @@ static int parse_rev(struct wal_rec *r, const uint8_t *p, size_t n, const char *
 		*why = "REV record too short";
 		return WAL_ECORRUPT;
 	}
-	r->u.rev.rev = (int64_t)get64(p);
-	r->u.rev.n = get32(p + 8);
+	r->u.rev.rev = (int64_t)le_get64(p);
+	r->u.rev.n = le_get32(p + 8);
 	r->u.rev.p = q;
 	r->u.rev.end = end;
 	if (!r->u.rev.n) {
@@ -548,8 +525,8 @@ static int parse_kv(struct wal_rec *r, const uint8_t *p, size_t n, const char **
 		*why = "SNAP_KV record is malformed";
 		return WAL_ECORRUPT;
 	}
-	r->u.kv.rev = (int64_t)get64(p);
-	r->u.kv.sub = get32(p + 8);
+	r->u.kv.rev = (int64_t)le_get64(p);
+	r->u.kv.sub = le_get32(p + 8);
 	return 0;
 }
 
@@ -559,17 +536,17 @@ static int parse_raft(struct wal_rec *r, const uint8_t *p, size_t n, const char 
 	case WAL_RAFT_STATE:
 		if (n != 24)
 			break;
-		r->u.rstate.term = get64(p);
-		r->u.rstate.vote = get64(p + 8);
-		r->u.rstate.commit = get64(p + 16);
+		r->u.rstate.term = le_get64(p);
+		r->u.rstate.vote = le_get64(p + 8);
+		r->u.rstate.commit = le_get64(p + 16);
 		return 0;
 	case WAL_RAFT_SNAP:
 		if (n < 24)
 			break;
-		r->u.rsnap.index = get64(p);
-		r->u.rsnap.term = get64(p + 8);
+		r->u.rsnap.index = le_get64(p);
+		r->u.rsnap.term = le_get64(p + 8);
 		r->u.rsnap.reset = p[16];
-		r->u.rsnap.n = get32(p + 20);
+		r->u.rsnap.n = le_get32(p + 20);
 		r->u.rsnap.members = p + 24;
 		if (r->u.rsnap.n > WAL_RAFT_MEMBERS_MAX || n != 24 + 9 * (size_t)r->u.rsnap.n)
 			break;
@@ -590,8 +567,8 @@ static int parse_raft(struct wal_rec *r, const uint8_t *p, size_t n, const char 
 	default: /* WAL_RAFT_ENTRY */
 		if (n < 17)
 			break;
-		r->u.rent.term = get64(p);
-		r->u.rent.index = get64(p + 8);
+		r->u.rent.term = le_get64(p);
+		r->u.rent.index = le_get64(p + 8);
 		r->u.rent.type = p[16];
 		r->u.rent.len = (uint32_t)(n - 17);
 		r->u.rent.data = p + 17;
@@ -640,31 +617,31 @@ static int parse(struct wal_rec *r, const uint8_t *p, size_t n, const char **why
 	}
 	switch (r->type) {
 	case WAL_SEGMENT:
-		r->u.seg.seq = get64(p);
-		r->u.seg.rev = (int64_t)get64(p + 8);
+		r->u.seg.seq = le_get64(p);
+		r->u.seg.rev = (int64_t)le_get64(p + 8);
 		break;
 	case WAL_COMPACT:
-		r->u.compact = (int64_t)get64(p);
+		r->u.compact = (int64_t)le_get64(p);
 		break;
 	case WAL_APPLIED:
-		r->u.applied = get64(p);
+		r->u.applied = le_get64(p);
 		break;
 	case WAL_LEASE_GRANT:
-		r->u.lease.ttl = (int64_t)get64(p + 8);
+		r->u.lease.ttl = (int64_t)le_get64(p + 8);
 		/* fall through */
 	case WAL_LEASE_REVOKE:
-		r->u.lease.id = (int64_t)get64(p);
+		r->u.lease.id = (int64_t)le_get64(p);
 		break;
 	case WAL_SNAP_META:
-		r->u.meta.rev = (int64_t)get64(p);
-		r->u.meta.compacted = (int64_t)get64(p + 8);
-		r->u.meta.next_seq = get64(p + 16);
-		r->u.meta.nkv = get64(p + 24);
-		r->u.meta.nlease = get64(p + 32);
+		r->u.meta.rev = (int64_t)le_get64(p);
+		r->u.meta.compacted = (int64_t)le_get64(p + 8);
+		r->u.meta.next_seq = le_get64(p + 16);
+		r->u.meta.nkv = le_get64(p + 24);
+		r->u.meta.nlease = le_get64(p + 32);
 		break;
 	default:
-		r->u.end.nkv = get64(p);
-		r->u.end.nlease = get64(p + 8);
+		r->u.end.nkv = le_get64(p);
+		r->u.end.nlease = le_get64(p + 8);
 		break;
 	}
 	return 0;
@@ -683,16 +660,16 @@ int wal_next(struct wal_iter *it, struct wal_rec *r, const char **why)
 		return 0;	/* the room written ahead */
 	if (left < WAL_REC_HEADER)
 		return bad(it, true, "record header cut short by the end of the file", why);
-	if (wal_crc32c(0, h, 12) != get32(h + 12))
+	if (wal_crc32c(0, h, 12) != le_get32(h + 12))
 		return bad(it, all_zero(h, WAL_REC_HEADER) ||
 				       last_written(it, it->off + WAL_REC_HEADER),
 			   "record header checksum mismatch", why);
 	if (h[5] || h[6] || h[7])
 		return bad(it, false, "reserved record header bytes are set", why);
-	n = get32(h);
+	n = le_get32(h);
 	if (n > left - WAL_REC_HEADER)
 		return bad(it, true, "record runs past the end of the file", why);
-	if (wal_crc32c(0, h + WAL_REC_HEADER, n) != get32(h + 8)) {
+	if (wal_crc32c(0, h + WAL_REC_HEADER, n) != le_get32(h + 8)) {
 		size_t end = it->off + WAL_REC_HEADER + n;
 		return bad(it, end == it->len || zero_sector(it, it->off, end) ||
 				       last_written(it, end),
