@@ -13,22 +13,10 @@ export ETCDCTL_API=3
 note "certificates: a CA, a server (IP:127.0.0.1, DNS:localhost), a client, and a client of another CA"
 C=$TMP/pki
 mkdir -p "$C"
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$C/$1.key" 2>/dev/null; }
-# cert NAME CA EXTENSIONS: NAME.pem signed by CA.pem
-cert() {
-	key "$1"
-	openssl req -new -key "$C/$1.key" -subj "/CN=$1" -out "$C/$1.csr" 2>/dev/null
-	printf '%s\n' "$3" >"$C/$1.ext"
-	openssl x509 -req -in "$C/$1.csr" -CA "$C/$2.pem" -CAkey "$C/$2.key" -CAcreateserial \
-		-days 2 -extfile "$C/$1.ext" -out "$C/$1.pem" 2>/dev/null
-}
-for ca in ca other-ca; do
-	key $ca
-	openssl req -x509 -new -key "$C/$ca.key" -subj "/CN=$ca" -days 2 -out "$C/$ca.pem" 2>/dev/null
-done
-cert server ca $'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth'
-cert client ca 'extendedKeyUsage=clientAuth'
-cert stranger other-ca 'extendedKeyUsage=clientAuth'
+for ca in ca other-ca; do tls_ca $ca; done
+tls_cert server ca $'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth'
+tls_cert client ca 'extendedKeyUsage=clientAuth'
+tls_cert stranger other-ca 'extendedKeyUsage=clientAuth'
 [[ -s $C/server.pem && -s $C/client.pem && -s $C/stranger.pem ]] || fail "openssl made no certificates"
 
 # ---- start-up errors --------------------------------------------------------------------

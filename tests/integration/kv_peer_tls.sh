@@ -12,20 +12,10 @@ export ETCDCTL_API=3
 
 C=$TMP/pki
 mkdir -p "$C"
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$C/$1.key" 2>/dev/null; }
-cert() {	# cert NAME CA: NAME.pem signed by CA.pem, for server and client use
-	key "$1"
-	openssl req -new -key "$C/$1.key" -subj "/CN=$1" -out "$C/$1.csr" 2>/dev/null
-	printf '%s\n' $'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth' >"$C/$1.ext"
-	openssl x509 -req -in "$C/$1.csr" -CA "$C/$2.pem" -CAkey "$C/$2.key" -CAcreateserial \
-		-days 2 -extfile "$C/$1.ext" -out "$C/$1.pem" 2>/dev/null
-}
-for ca in ca other-ca; do
-	key $ca
-	openssl req -x509 -new -key "$C/$ca.key" -subj "/CN=$ca" -days 2 -out "$C/$ca.pem" 2>/dev/null
-done
-for i in 1 2 3; do cert "m$i" ca; done
-cert m4 other-ca
+ext=$'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth'	# server and client
+for ca in ca other-ca; do tls_ca $ca; done
+for i in 1 2 3; do tls_cert "m$i" ca "$ext"; done
+tls_cert m4 other-ca "$ext"
 [[ -s $C/m1.pem && -s $C/m4.pem ]] || fail "openssl made no certificates"
 
 cluster_ports 4

@@ -86,6 +86,21 @@ start_cabind_kv() {
 	wait_for 30 "cabind" grep -q 'cabin: ready' "$TMP/cabind.log"
 }
 
+# ---- test certificates, in $C ------------------------------------------------------------
+
+tls_key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$C/$1.key" 2>/dev/null; }
+tls_ca() {	# NAME: a self-signed CA, $C/NAME.pem and $C/NAME.key
+	tls_key "$1"
+	openssl req -x509 -new -key "$C/$1.key" -subj "/CN=$1" -days 2 -out "$C/$1.pem" 2>/dev/null
+}
+tls_cert() {	# NAME CA EXTENSIONS: $C/NAME.pem signed by $C/CA.pem
+	tls_key "$1"
+	openssl req -new -key "$C/$1.key" -subj "/CN=$1" -out "$C/$1.csr" 2>/dev/null
+	printf '%s\n' "$3" >"$C/$1.ext"
+	openssl x509 -req -in "$C/$1.csr" -CA "$C/$2.pem" -CAkey "$C/$2.key" -CAcreateserial \
+		-days 2 -extfile "$C/$1.ext" -out "$C/$1.pem" 2>/dev/null
+}
+
 # ---- a cabind cluster on loopback -----------------------------------------------------------
 # cluster_ports N: free client and peer ports for members 1..N (CP[i], PP[i]), the
 # --initial-cluster string IC (members m1..mN) and ALL, every client endpoint.
