@@ -10,7 +10,8 @@
 #include "node.h"
 #include "rlog.h"
 
-#define KEEP_ENTRIES 5000	/* kept after a compaction for followers a little behind */
+#define KEEP_ENTRIES 5000	/* kept after a compaction for followers a little behind
+				 * (at most the entries between compactions) */
 #define COMPACT_EVERY 10000	/* entries between compactions, at most */
 
 struct kv_node {
@@ -27,6 +28,8 @@ struct kv_node {
 	uint64_t compact_every;
 	enum raft_role role;
 	uint64_t lead, term;
+	bool staged;			/* the handed-out snapshot is installed */
+	bool stopped;			/* after a snapshot: the member restarts */
 };
 
 static void tick(struct ev_loop *loop, void *arg)
@@ -172,12 +175,38 @@ int node_step(struct kv_node *n, const struct raft_msg *m)
 	return raft_step(n->r, m);
 }
 
-void node_report(struct kv_node *n, uint64_t id, bool snapshot)
+void node_report(struct kv_node *n, uint64_t id)
 {
-	if (snapshot)
-		raft_report_snapshot(n->r, id, false);
-	else
-		raft_report_unreachable(n->r, id);
+	raft_report_unreachable(n->r, id);
+}
+
+void node_report_snapshot(struct kv_node *n, uint64_t id, bool ok)
+{
+	raft_report_snapshot(n->r, id, ok);
+}
+
+int node_snapshot(struct kv_node *n, uint64_t index, struct raft_snap_meta *meta)
+{
+	struct raft_status st;
+	int rc = raft_snapshot(n->r, index, meta);
+
+	if (rc == -EALREADY) {	/* the core has it already (nothing applied since) */
+		raft_status(n->r, &st);
+		if (st.snap.index != index)
+			return -EAGAIN;
+		*meta = st.snap;
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	if ((rc = rlog_put_snap(n->log, meta)) < 0 || (rc = rlog_sync(n->log)) < 0)
+		return rc;
+	return 0;
+}
+
+bool node_stopped(const struct kv_node *n)
+{
+	return n->stopped;
 }
 
 void node_peer_gone(struct kv_node *n, uint64_t id)
@@ -210,11 +239,12 @@ static void carry_out(struct kv_node *n)
 {
 	const struct raft_ready *rd = &n->rd;
 
-	if (rd->snap)	/* MsgSnap is never sent nor taken (svc_raft.c): cannot happen */
-		log_warnx("kv: raft: a snapshot at %llu to install, which this cabind cannot",
-			  (unsigned long long)rd->snap->index);
 	for (size_t k = 0; k < rd->n_msgs && n->cb.send; k++)
 		n->cb.send(n->cb.ctx, &rd->msgs[k]);
+	if (rd->snap) {	/* the store is staged; the member restarts to take it up */
+		n->stopped = true;
+		return;
+	}
 	for (size_t k = 0; k < rd->n_committed; k++)
 		n->cb.apply(n->cb.ctx, &rd->committed[k]);
 	if (rd->n_committed && n->cb.applied)
@@ -231,9 +261,8 @@ static void carry_out(struct kv_node *n)
 }
 
 /* The state machine's log is durable up to `durable`: a snapshot there lets the Raft log
- * drop what comes before (but for KEEP_ENTRIES, for followers a little behind). Snapshots
- * are not sent yet, so a leader drops nothing a member still needs: a member down for
- * long holds the log back. */
+ * drop what comes before (but for KEEP_ENTRIES, for followers a little behind; one
+ * further behind gets a snapshot of the store). */
 static void compact(struct kv_node *n, uint64_t durable)
 {
 	struct raft_status st;
@@ -242,15 +271,12 @@ static void compact(struct kv_node *n, uint64_t durable)
 	raft_status(n->r, &st);
 	if (durable > st.applied)
 		durable = st.applied;
-	if (st.role == RAFT_LEADER)
-		for (uint32_t i = 0; i < st.conf.n; i++)
-			if (st.conf.id[i] != st.id && st.pr[i].match < durable)
-				durable = st.pr[i].match;
 	if (durable < st.snap.index + n->compact_every || raft_snapshot(n->r, durable, &m) < 0)
 		return;
 	if (rlog_put_snap(n->log, &m) < 0 || rlog_sync(n->log) < 0)
 		return;
-	uint64_t keep = m.index > KEEP_ENTRIES ? m.index - KEEP_ENTRIES : 0;
+	uint64_t room = n->compact_every < KEEP_ENTRIES ? n->compact_every : KEEP_ENTRIES;
+	uint64_t keep = m.index > room ? m.index - room : 0;
 	raft_compact(n->r, keep);
 	rlog_compact(n->log, keep);
 }
@@ -260,6 +286,8 @@ int node_process(struct kv_node *n, uint64_t durable)
 	int rc;
 
 	for (;;) {
+		if (n->stopped)
+			return 0;
 		if (!n->out) {
 			if (!raft_has_ready(n->r))
 				break;
@@ -267,10 +295,20 @@ int node_process(struct kv_node *n, uint64_t durable)
 				return rc;
 			n->out = true;
 			n->appended = false;
+			n->staged = false;
+		}
+		if (n->rd.snap && !n->staged) {
+			if (!n->cb.install || n->cb.install(n->cb.ctx, n->rd.snap) < 0) {
+				n->stopped = true;
+				return 0;
+			}
+			n->staged = true;
 		}
 		if ((rc = persist(n)) < 0)
 			return rc;
 		carry_out(n);
+		if (n->stopped)
+			return 0;
 		raft_advance(n->r);
 		n->out = false;
 	}
@@ -280,7 +318,7 @@ int node_process(struct kv_node *n, uint64_t durable)
 
 bool node_busy(const struct kv_node *n)
 {
-	return n->out || raft_has_ready(n->r);
+	return !n->stopped && (n->out || raft_has_ready(n->r));
 }
 
 void node_status(const struct kv_node *n, struct raft_status *st)

@@ -24,6 +24,13 @@ struct node_cbs {
 	void (*send)(void *ctx, const struct raft_msg *m);
 	/* The leader or the term changed. */
 	void (*role)(void *ctx, enum raft_role role, uint64_t lead, uint64_t term);
+	/* A snapshot taken from the leader is to be installed (m borrowed for the call),
+	 * before anything of its batch is durable. Return 0 once the state machine's state
+	 * at m->index is staged durably: the node then writes its log's snapshot record,
+	 * sends the batch's messages and stops. A negative return stops it with nothing
+	 * written. Either way the shell then restarts the member from disk (node_close,
+	 * node_open), the state machine taking up the staged state if the log says so. */
+	int (*install)(void *ctx, const struct raft_snap_meta *m);
 	void *ctx;
 };
 
@@ -51,9 +58,17 @@ int node_propose(struct kv_node *n, uint8_t type, const void *data, size_t len);
 int node_read_index(struct kv_node *n, uint64_t ctx);
 int node_transfer(struct kv_node *n, uint64_t to);
 int node_step(struct kv_node *n, const struct raft_msg *m);
-/* A message to member id could not go out (snapshot: a snapshot's sending ended, ok or
- * not: not sent yet, for now always a failure). */
-void node_report(struct kv_node *n, uint64_t id, bool snapshot);
+/* The state machine's state at index (its applied index or before) is durable as a
+ * snapshot, to send to a member behind the log: the core records it (the MsgSnaps to
+ * come say it covers index) and so does the log. Returns 0 with *meta; -EAGAIN (a
+ * membership change applied after index: take a newer one), -EINVAL, -errno. */
+int node_snapshot(struct kv_node *n, uint64_t index, struct raft_snap_meta *meta);
+/* Stopped after a snapshot's installation (see node_cbs.install). */
+bool node_stopped(const struct kv_node *n);
+/* A message to member id could not go out. */
+void node_report(struct kv_node *n, uint64_t id);
+/* The sending of a snapshot to member id ended: all of it is on its way (ok), or not. */
+void node_report_snapshot(struct kv_node *n, uint64_t id, bool ok);
 /* Member id's connection to this one ended (raft_leader_lost). */
 void node_peer_gone(struct kv_node *n, uint64_t id);
 

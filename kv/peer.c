@@ -23,6 +23,7 @@
 #define BACKOFF_MAX_MS 1000
 #define LISTEN_MAX 4
 #define READ_CHUNK ((size_t)64 << 10)
+#define SNAP_QUEUE ((size_t)4 << 20)	/* bytes waiting before a snapshot piece waits */
 
 struct pconn {
 	struct peer_net *pn;
@@ -51,6 +52,7 @@ struct peer_net {
 	uint64_t cluster, self;
 	peer_recv_fn *recv;
 	peer_down_fn *down, *gone;
+	peer_snap_fn *snap;
 	void *ctx;
 	struct peer peers[RAFT_MAX_MEMBERS];
 	unsigned n;
@@ -211,6 +213,30 @@ int peer_net_send(struct peer_net *pn, const struct raft_msg *m)
 	return 0;
 }
 
+int peer_net_send_snap(struct peer_net *pn, uint64_t id, const struct peer_snap *s)
+{
+	struct peer *p = find(pn, id);
+	int rc;
+
+	if (!p)
+		return -ENOENT;
+	if (!p->c) {
+		if (ev_now_ms() < p->next_try)
+			return -ENOBUFS;
+		if ((rc = dial(pn, p)) < 0) {
+			dialled_down(pn, p, strerror(-rc));
+			return rc;
+		}
+	}
+	if (p->c->q.len - p->c->q_off > SNAP_QUEUE)
+		return -ENOBUFS;
+	if ((rc = peer_put_snap(&p->c->q, s)) < 0)
+		return rc;
+	if (p->c->connected && (rc = flush_out(p->c)) < 0)
+		dialled_down(pn, p, strerror(-rc));
+	return 0;
+}
+
 bool peer_net_up(const struct peer_net *pn, uint64_t id)
 {
 	for (unsigned i = 0; i < pn->n; i++)
@@ -242,6 +268,16 @@ static int take_frame(struct pconn *c, uint8_t type, const uint8_t *pl, size_t n
 			return -1;
 		}
 		c->peer = h.from;
+		return 0;
+	}
+	if (type == PEER_SNAP && c->peer) {
+		struct peer_snap sn;
+		if (peer_get_snap(pl, n, &sn, &why) < 0) {
+			log_warnx("kv: peer %016llx: %s", (unsigned long long)c->peer, why);
+			return -1;
+		}
+		if (pn->snap)
+			pn->snap(pn->ctx, c->peer, &sn);
 		return 0;
 	}
 	if (type != PEER_RAFT || !c->peer) {
@@ -415,6 +451,11 @@ int peer_net_new(struct ev_loop *loop, uint64_t cluster, uint64_t self, peer_rec
 void peer_net_on_gone(struct peer_net *pn, peer_down_fn *gone)
 {
 	pn->gone = gone;
+}
+
+void peer_net_on_snap(struct peer_net *pn, peer_snap_fn *snap)
+{
+	pn->snap = snap;
 }
 
 void peer_net_set_tls(struct peer_net *pn, struct tport_tls *server, struct tport_tls *client)

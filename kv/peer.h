@@ -24,6 +24,11 @@ typedef void peer_down_fn(void *ctx, uint64_t id);
 /* Sets the callback for a peer's own connection ending (NULL: none). */
 struct peer_net;
 void peer_net_on_gone(struct peer_net *pn, peer_down_fn *gone);
+/* A piece of a snapshot from member `from` (checked as peer_codec.h says; borrowed for
+ * the call). Without this callback, SNAP frames are dropped. */
+struct peer_snap;
+typedef void peer_snap_fn(void *ctx, uint64_t from, const struct peer_snap *s);
+void peer_net_on_snap(struct peer_net *pn, peer_snap_fn *snap);
 
 /* Returns 0 with *out, or -ENOMEM. */
 int peer_net_new(struct ev_loop *loop, uint64_t cluster, uint64_t self, peer_recv_fn *recv,
@@ -41,6 +46,10 @@ void peer_net_remove(struct peer_net *pn, uint64_t id);
 /* Queues m for its peer. Returns 0, -ENOENT (an unknown member), -ENOBUFS (the queue to
  * it is full: dropped), -ENOMEM, -E2BIG. */
 int peer_net_send(struct peer_net *pn, const struct raft_msg *m);
+/* Queues a piece of a snapshot for member id, after what is queued to it: 0, -ENOENT,
+ * -ENOBUFS (more than a few pieces wait already: try again later), -ENOMEM, -EINVAL.
+ * A connection lost meanwhile calls down (the stream must start again). */
+int peer_net_send_snap(struct peer_net *pn, uint64_t id, const struct peer_snap *s);
 /* Whether a connection to member id is up (dialled and HELLO sent). */
 bool peer_net_up(const struct peer_net *pn, uint64_t id);
 void peer_net_free(struct peer_net *pn);

@@ -64,6 +64,25 @@ int peer_put_hello(struct peer_buf *b, const struct peer_hello *h)
 	return 0;
 }
 
+int peer_put_snap(struct peer_buf *b, const struct peer_snap *s)
+{
+	if (s->len > PEER_SNAP_PIECE || s->part > PEER_SNAP_STORE || s->off > s->total ||
+	    s->len > s->total - s->off)
+		return -EINVAL;
+	if (reserve(b, PEER_HEAD + PEER_SNAP_HEAD + s->len))
+		return -ENOMEM;
+	uint8_t *p = b->p + b->len;
+	p = put32(p, (uint32_t)(PEER_SNAP_HEAD + s->len));
+	p = put8(p, PEER_SNAP);
+	p = put32(p, s->part);
+	p = put64(p, s->total);
+	p = put64(p, s->off);
+	if (s->len)
+		memcpy(p, s->data, s->len);
+	b->len += PEER_HEAD + PEER_SNAP_HEAD + s->len;
+	return 0;
+}
+
 int peer_put_raft(struct peer_buf *b, const struct raft_msg *m)
 {
 	size_t n = RAFT_FIXED + 9 * (size_t)m->snap.conf.n + 4;
@@ -132,6 +151,28 @@ int peer_get_hello(const uint8_t *p, size_t n, struct peer_hello *h, const char 
 	h->cluster = le_get64(p + 4);
 	h->from = le_get64(p + 12);
 	h->to = le_get64(p + 20);
+	return 0;
+}
+
+int peer_get_snap(const uint8_t *p, size_t n, struct peer_snap *s, const char **why)
+{
+	if (n < PEER_SNAP_HEAD || n - PEER_SNAP_HEAD > PEER_SNAP_PIECE) {
+		*why = "SNAP frame of the wrong length";
+		return -EINVAL;
+	}
+	s->part = p[0];
+	s->total = le_get64(p + 4);
+	s->off = le_get64(p + 12);
+	s->data = p + PEER_SNAP_HEAD;
+	s->len = n - PEER_SNAP_HEAD;
+	if (s->part > PEER_SNAP_STORE || p[1] || p[2] || p[3]) {
+		*why = "SNAP frame of an unknown part";
+		return -EINVAL;
+	}
+	if (s->off > s->total || s->len > s->total - s->off) {
+		*why = "SNAP frame past the end of its part";
+		return -EINVAL;
+	}
 	return 0;
 }
 

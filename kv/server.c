@@ -21,6 +21,8 @@ struct kv_server {
 	struct gateway *gw;
 	struct kv_service *svc;
 	struct tport_tls *tls;		/* the https:// listeners' settings, or NULL */
+	struct kv_opts o;		/* what it was started with, for a restart */
+	long retry_timer;
 };
 
 /* "https://host:port" or "http://..." of a parsed URL, brackets around IPv6. */
@@ -116,21 +118,44 @@ static int metrics(void *arg, char **text, size_t *len)
 	return fclose(f) == 0 ? 0 : -ENOMEM;
 }
 
-int kv_server_start(struct ev_loop *loop, const struct kv_opts *o, struct kv_server **out,
-		    char *err, size_t errlen)
+/* The listeners' URLs and their TLS settings, checked. */
+static int client_urls(const struct kv_opts *o, struct kv_url *urls, struct tport_tls **tls,
+		       char *err, size_t errlen)
 {
-	struct kv_url urls[KV_URLS_MAX];
 	char why[300];
 	int n = kv_parse_urls(o->listen_client, urls, KV_URLS_MAX, why, sizeof(why));
 	if (n < 0) {
 		snprintf(err, errlen, "--listen-client-urls: %s", why);
 		return -EINVAL;
 	}
-	struct tport_tls *tls = NULL;
-	int rc = client_tls(o, urls, n, &tls, err, errlen);
-	if (rc < 0)
-		return rc;
+	int rc = client_tls(o, urls, n, tls, err, errlen);
+	return rc < 0 ? rc : n;
+}
+
+static void teardown(struct kv_server *s)
+{
+	gw_free(s->gw);
+	grpc_server_free(s->grpc);
+	tport_tls_free(s->tls);
+	kv_service_free(s->svc);
+	s->gw = NULL;
+	s->grpc = NULL;
+	s->tls = NULL;
+	s->svc = NULL;
+}
+
+static void restart(void *ctx);
+
+/* The store, Raft, and the client listeners, from s->o. */
+static int serve(struct kv_server *s, char *err, size_t errlen)
+{
+	const struct kv_opts *o = &s->o;
+	struct kv_url urls[KV_URLS_MAX];
+	int n = client_urls(o, urls, &s->tls, err, errlen), rc;
 	char dir[300];
+
+	if (n < 0)
+		return n;
 	if (o->data_dir[0])
 		snprintf(dir, sizeof(dir), "%s", o->data_dir);
 	else
@@ -138,32 +163,22 @@ int kv_server_start(struct ev_loop *loop, const struct kv_opts *o, struct kv_ser
 	rc = fs_mkdirs(dir, 1);
 	if (rc < 0) {
 		snprintf(err, errlen, "--data-dir %s: %s", dir, strerror(-rc));
-		tport_tls_free(tls);
 		return rc;
 	}
-	struct kv_server *s = calloc(1, sizeof(*s));
-	if (!s || (rc = kv_service_new(o, dir, &s->svc, err, errlen)) < 0) {
-		if (!s)
-			snprintf(err, errlen, "out of memory");
-		free(s);
-		tport_tls_free(tls);
-		return s ? rc : -ENOMEM;
-	}
-	s->tls = tls;
-	s->loop = loop;
-	kv_service_set_loop(s->svc, loop);
-	kv_service_attach_wal(s->svc, loop);
-	if ((rc = kv_service_start_raft(s->svc, loop, o, dir, err, errlen)) < 0) {
-		kv_server_stop(s);
+	if ((rc = kv_service_new(o, dir, &s->svc, err, errlen)) < 0)
 		return rc;
-	}
+	s->svc->restart = restart;
+	s->svc->restart_ctx = s;
+	kv_service_set_loop(s->svc, s->loop);
+	kv_service_attach_wal(s->svc, s->loop);
+	if ((rc = kv_service_start_raft(s->svc, s->loop, o, dir, err, errlen)) < 0)
+		return rc;
 	size_t nm;
 	const struct grpc_method *m = kv_service_methods(&nm);
-	s->grpc = grpc_server_new(loop, m, nm, s->svc);
+	s->grpc = grpc_server_new(s->loop, m, nm, s->svc);
 	if (s->grpc)
-		s->gw = gw_new(loop, s->grpc, metrics, s);
+		s->gw = gw_new(s->loop, s->grpc, metrics, s);
 	if (!s->grpc || !s->gw) {
-		kv_server_stop(s);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -173,12 +188,62 @@ int kv_server_start(struct ev_loop *loop, const struct kv_opts *o, struct kv_ser
 		if (port < 0) {
 			snprintf(err, errlen, "listen on %s:%d: %s", urls[i].host, urls[i].port,
 				 strerror(-port));
-			kv_server_stop(s);
 			return port;
 		}
 		char u[300];
 		url_text(&urls[i], port, u, sizeof(u));
 		log_info("kv: serving clients on %s", u);
+	}
+	return 0;
+}
+
+static void restart_timer(struct ev_loop *loop, void *arg)
+{
+	struct kv_server *s = arg;
+	char err[300];
+	int rc;
+	(void)loop;
+
+	s->retry_timer = 0;
+	teardown(s);
+	if ((rc = serve(s, err, sizeof(err))) == 0)
+		return;
+	teardown(s);
+	log_warnx("kv: the member cannot start again: %s; retrying in a second", err);
+	long id = ev_timer(s->loop, 1000, restart_timer, s);
+	s->retry_timer = id > 0 ? id : 0;
+}
+
+/* svc->restart: the member starts again from its data directory (a snapshot taken from
+ * the leader is installed on the way); the clients' connections end, as at a restart. */
+static void restart(void *ctx)
+{
+	struct kv_server *s = ctx;
+
+	log_info("kv: restarting the member from its data directory");
+	restart_timer(s->loop, s);
+}
+
+int kv_server_start(struct ev_loop *loop, const struct kv_opts *o, struct kv_server **out,
+		    char *err, size_t errlen)
+{
+	struct kv_url urls[KV_URLS_MAX];
+	struct tport_tls *tls = NULL;
+	int rc = client_urls(o, urls, &tls, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	tport_tls_free(tls);	/* checked: serve sets it up again */
+	struct kv_server *s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	s->loop = loop;
+	s->o = *o;
+	if ((rc = serve(s, err, errlen)) < 0) {
+		kv_server_stop(s);
+		return rc;
 	}
 	*out = s;
 	return 0;
@@ -188,9 +253,8 @@ void kv_server_stop(struct kv_server *s)
 {
 	if (!s)
 		return;
-	gw_free(s->gw);
-	grpc_server_free(s->grpc);
-	tport_tls_free(s->tls);
-	kv_service_free(s->svc);
+	if (s->retry_timer)
+		ev_cancel(s->loop, s->retry_timer);
+	teardown(s);
 	free(s);
 }

@@ -247,7 +247,9 @@ int kv_service_new(const struct kv_opts *o, const char *dir, struct kv_service *
 	svc->member_id = svc_member_id(o->initial_cluster_token, o->advertise_peer);
 	svc->cluster_id = svc_cluster_id(o->initial_cluster_token);
 	svc->raft_term = 1;
-	int rc0 = svc_members_load(svc, dir, err, errlen);
+	int rc0 = svc_snap_boot(dir, err, errlen);
+	if (rc0 == 0)
+		rc0 = svc_members_load(svc, dir, err, errlen);
 	if (rc0 < 0) {
 		kv_service_free(svc);
 		return rc0;

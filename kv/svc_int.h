@@ -48,6 +48,8 @@ struct kv_service {
 	struct svc_wal *wal;		/* svc_wal.c: the write-ahead log, held replies, alarms */
 	struct svc_raft *raft;		/* svc_raft.c: writes through Raft (NULL: directly) */
 	bool applying;			/* a Raft entry is being applied */
+	void (*restart)(void *ctx);	/* kv/server.c: the member starts again from disk */
+	void *restart_ctx;
 	struct svc_members members;
 };
 
@@ -140,9 +142,10 @@ int svc_wal_open(struct kv_service *svc, const struct kv_opts *o, const char *di
 		 size_t errlen);
 void svc_wal_close(struct kv_service *svc);
 /* Maintenance/Snapshot's file: the log written up to now, then a fresh snapshot (or the
- * newest one if nothing changed since). Returns a read-only descriptor of it (the
- * caller's) with *size, or a negative code with err set (etcd-style text). */
-int svc_wal_snapshot_file(struct kv_service *svc, uint64_t *size, char *err, size_t errlen);
+ * newest one if nothing changed since, unless fresh). Returns a read-only descriptor of
+ * it (the caller's) with *size, or a negative code with err set (etcd-style text). */
+int svc_wal_snapshot_file(struct kv_service *svc, bool fresh, uint64_t *size, char *err,
+			  size_t errlen);
 void svc_snapshot(struct grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
 /* Maintenance/Defragment: a snapshot if anything changed since the last, so the log the
  * compacted history was in goes. Returns 0, or a negative code with err set. */
@@ -201,6 +204,10 @@ void svc_raft_stop(struct kv_service *svc);
 void svc_raft_process(struct kv_service *svc, uint64_t durable);
 bool svc_raft_busy(const struct kv_service *svc);
 void svc_raft_status(const struct kv_service *svc, struct raft_status *st);
+/* svc_raft_snap.c: before the store opens, a snapshot staged from the leader that the Raft
+ * log in dir took is installed (the member list and the store's log replaced); one it
+ * did not take is thrown away. Returns 0 or a negative code with err set. */
+int svc_snap_boot(const char *dir, char *err, size_t errlen);
 /* svc_wal.c: the Raft index applied (written as an APPLIED record with the next batch), the
  * one the store came back at, and the one its log has made durable. */
 void svc_wal_set_applied(struct kv_service *svc, uint64_t index);

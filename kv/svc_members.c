@@ -2,8 +2,8 @@
  * client URLs, learner or voter. The table changes by Raft CONF entries (their data: the
  * core's head, then u16 length and the name, u16 length and the peer URLs, u16 length and
  * the client URLs, comma-separated, then u64 the member that proposed it and u64 its
- * sequence number for the client waiting, 0 for none) and is kept in DATA_DIR/member/members, one line per
- * member, rewritten whole (temporary file, fsync, rename) on every change. Ids come from
+ * sequence number for the client waiting, 0 for none) and is kept in DATA_DIR/member/members,
+ * one line per member ("-" for an empty name or URL list), rewritten whole (temporary file, fsync, rename) on every change. Ids come from
  * the peer URLs and the cluster token, so every member computes the same from
  * --initial-cluster, and MemberAdd the one the new member computes for itself. */
 #include <errno.h>
@@ -160,7 +160,7 @@ static void save(struct kv_service *svc)
 	fprintf(f, "index %" PRIu64 "\n", t->index);
 	for (unsigned i = 0; i < t->n; i++)
 		fprintf(f, "%016" PRIx64 " %d %s %s %s\n", t->m[i].id, t->m[i].learner,
-			t->m[i].name, t->m[i].peer_urls[0] ? t->m[i].peer_urls : "-",
+			t->m[i].name[0] ? t->m[i].name : "-", t->m[i].peer_urls[0] ? t->m[i].peer_urls : "-",
 			t->m[i].client_urls[0] ? t->m[i].client_urls : "-");
 	if (fflush(f) != 0 || fdatasync(fileno(f)) < 0)
 		rc = -errno;
@@ -203,6 +203,8 @@ int svc_members_load(struct kv_service *svc, const char *dir, char *err, size_t 
 			return -EINVAL;
 		}
 		m.learner = learner != 0;
+		if (strcmp(m.name, "-") == 0)	/* added, not yet started: no name */
+			m.name[0] = 0;
 		snprintf(m.peer_urls, sizeof(m.peer_urls), "%s", strcmp(peer, "-") ? peer : "");
 		snprintf(m.client_urls, sizeof(m.client_urls), "%s", strcmp(client, "-") ? client : "");
 		t->m[t->n++] = m;

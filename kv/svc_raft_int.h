@@ -43,6 +43,15 @@ struct svc_raft {
 	int err;			/* the Raft log cannot be written */
 	uint64_t lead;			/* the leader as last known */
 	uint64_t applied;
+	/* snapshots (svc_raft_snap.c) */
+	uint64_t snap_want[RAFT_MAX_MEMBERS];	/* members Raft asked a snapshot for */
+	unsigned n_want;
+	struct snap_out *outs;		/* snapshots being sent */
+	long snap_timer;
+	struct snap_in *in;		/* one being received (NULL: none) */
+	bool restarting;
+	long restart_timer;
+	char dir[512];			/* DATA_DIR */
 };
 
 /* A linearizable read: the request (copied), then the index it may run at once that is
@@ -79,5 +88,16 @@ void svcr_read_answered(void *ctx, uint64_t index, uint64_t round);
 
 /* svc_raft_node.c */
 void svcr_publish(struct svc_raft *sr);
+
+/* svc_raft_snap.c. want: Raft asks for a snapshot to member id (from its MsgSnap). The
+ * pieces and the MsgSnap of one coming in; a peer's connection down (a snapshot to it
+ * starts again when Raft asks). install: node_cbs.install. pump: after each batch. */
+void svcr_snap_want(struct svc_raft *sr, uint64_t id);
+void svcr_snap_piece(void *ctx, uint64_t from, const struct peer_snap *s);
+void svcr_snap_msg(struct svc_raft *sr, const struct raft_msg *m);
+void svcr_snap_down(struct svc_raft *sr, uint64_t id);
+int svcr_snap_install(void *ctx, const struct raft_snap_meta *m);
+void svcr_snap_after(struct svc_raft *sr);
+void svcr_snap_stop(struct svc_raft *sr);
 
 #endif

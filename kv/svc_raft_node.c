@@ -16,24 +16,21 @@ static void send_msg(void *ctx, const struct raft_msg *m)
 {
 	struct svc_raft *sr = ctx;
 
-	/* A snapshot travels with the store's state, which is not sent yet: a MsgSnap
-	 * alone would make the follower skip entries it never applied. The leader hears
-	 * the sending failed, and the follower stays behind (see node.c's compaction). */
+	/* a snapshot travels with the store's state (svc_raft_snap.c) */
 	if (m->type == RAFT_MSG_SNAP) {
-		node_report(sr->node, m->to, true);
+		svcr_snap_want(sr, m->to);
 		return;
 	}
 	if (!sr->net || peer_net_send(sr->net, m) < 0)
-		node_report(sr->node, m->to, false);
+		node_report(sr->node, m->to);
 }
 
 static void recv_msg(void *ctx, const struct raft_msg *m)
 {
 	struct svc_raft *sr = ctx;
 
-	if (m->type == RAFT_MSG_SNAP) {	/* without the state it covers: see send_msg */
-		log_warnx("kv: raft: a snapshot from %016llx without its data: dropped",
-			  (unsigned long long)m->from);
+	if (m->type == RAFT_MSG_SNAP) {	/* after the state it covers */
+		svcr_snap_msg(sr, m);
 		return;
 	}
 	int rc = node_step(sr->node, m);
@@ -46,7 +43,8 @@ static void recv_msg(void *ctx, const struct raft_msg *m)
 static void peer_down(void *ctx, uint64_t id)
 {
 	struct svc_raft *sr = ctx;
-	node_report(sr->node, id, false);
+	node_report(sr->node, id);
+	svcr_snap_down(sr, id);
 }
 
 /* A member's own connection here ended: if it led, it is most likely gone. */
@@ -198,6 +196,7 @@ static int start_net(struct svc_raft *sr, struct ev_loop *loop, const struct kv_
 		return rc;
 	}
 	peer_net_on_gone(sr->net, peer_gone);
+	peer_net_on_snap(sr->net, svcr_snap_piece);
 	bool tls = false;
 	for (int i = 0; i < n; i++)
 		tls = tls || urls[i].tls;
@@ -261,7 +260,8 @@ int svc_raft_start(struct kv_service *svc, struct ev_loop *loop, const struct kv
 	static uint8_t buf[RAFT_MAX_MEMBERS][SVC_MEMBER_MAX];
 	struct raft_entry boot[RAFT_MAX_MEMBERS];
 	struct node_cbs cb = { .apply = svcr_apply, .applied = svcr_applied, .role = svcr_role,
-			       .send = send_msg, .read = svcr_read_answered, .ctx = sr };
+			       .send = send_msg, .read = svcr_read_answered,
+			       .install = svcr_snap_install, .ctx = sr };
 	int rc, n = 0;
 	bool join = strcmp(o->initial_cluster_state, "existing") == 0;
 
@@ -271,6 +271,10 @@ int svc_raft_start(struct kv_service *svc, struct ev_loop *loop, const struct kv
 	}
 	sr->svc = svc;
 	sr->loop = loop;
+	/* dir is DATA_DIR/member/raft: the snapshots are staged in DATA_DIR/member */
+	size_t dl = strlen(dir);
+	if (dl > 12 && dl - 12 < sizeof(sr->dir) && strcmp(dir + dl - 12, "/member/raft") == 0)
+		snprintf(sr->dir, sizeof(sr->dir), "%.*s", (int)(dl - 12), dir);
 	/* an entry or read round of an earlier life of this member may still come back:
 	 * the numbers of this one start past any it used (milliseconds since 1970, << 20) */
 	struct timespec ts;
@@ -349,6 +353,7 @@ static void process(struct svc_raft *sr, uint64_t durable)
 		return;
 	}
 	sr->err = 0;
+	svcr_snap_after(sr);
 }
 
 void svc_raft_process(struct kv_service *svc, uint64_t durable)
@@ -383,6 +388,7 @@ void svc_raft_stop(struct kv_service *svc)
 		ev_cancel(sr->loop, sr->sweep_timer);
 	if (sr->retry_timer)
 		ev_cancel(sr->loop, sr->retry_timer);
+	svcr_snap_stop(sr);
 	node_close(sr->node);
 	sr->node = NULL;
 	peer_net_free(sr->net);

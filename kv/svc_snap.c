@@ -116,7 +116,7 @@ void svc_snapshot(struct grpc_call *call, const uint8_t *msg, size_t len, void *
 
 	(void)msg;
 	(void)len;
-	fd = svc_wal_snapshot_file(svc, &size, err, sizeof(err));
+	fd = svc_wal_snapshot_file(svc, false, &size, err, sizeof(err));
 	if (fd < 0) {
 		grpc_finish(call, fd == -ENOMEM ? GRPC_RESOURCE_EXHAUSTED : GRPC_UNAVAILABLE, err);
 		return;

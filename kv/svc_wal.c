@@ -448,14 +448,15 @@ int svc_wal_defrag(struct kv_service *svc, char *err, size_t errlen)
 
 	if (!svc->wal)
 		return 0;
-	fd = svc_wal_snapshot_file(svc, &size, err, errlen);
+	fd = svc_wal_snapshot_file(svc, false, &size, err, errlen);
 	if (fd < 0)
 		return fd;
 	close(fd);
 	return 0;
 }
 
-int svc_wal_snapshot_file(struct kv_service *svc, uint64_t *size, char *err, size_t errlen)
+int svc_wal_snapshot_file(struct kv_service *svc, bool fresh, uint64_t *size, char *err,
+			  size_t errlen)
 {
 	struct svc_wal *sw = svc->wal;
 	struct wal_stats st;
@@ -473,7 +474,7 @@ int svc_wal_snapshot_file(struct kv_service *svc, uint64_t *size, char *err, siz
 	}
 	wal_get_stats(sw->w, &st);
 	rc = 0;
-	if (sw->since_snap || sw->need_snap || st.snap_rev != mvcc_rev(svc->store) ||
+	if (fresh || sw->since_snap || sw->need_snap || st.snap_rev != mvcc_rev(svc->store) ||
 	    (rc = wal_snapshot_open(sw->w, size)) < 0) {
 		rc = snapshot(sw);
 		if (!rc)

@@ -313,6 +313,25 @@ int wal_replay_segment(const uint8_t *p, size_t len, bool tail, struct mvcc *s,
 int wal_load_snapshot(const uint8_t *p, size_t len, struct mvcc *s, struct wal_leases *l,
 		      struct wal_replay *r, size_t *off, const char **why);
 
+/* ---- a leader's snapshot installed (kv/wal_install.c) ----------------------------------- */
+
+/* What a snapshot file says of itself. */
+struct wal_snap_head {
+	int64_t rev;		/* the store's revision */
+	uint64_t next_seq;	/* the first segment it does not cover */
+	uint64_t applied;	/* the Raft index the store is at (0: none said) */
+};
+/* Reads every record of the snapshot file at path (checksums, SNAP_META first, SNAP_END
+ * last) and its head into *h. Returns 0, or a negative code with err naming the file and
+ * the offset of the flaw. */
+int wal_snapshot_check(const char *path, struct wal_snap_head *h, char *err, size_t errlen);
+/* Makes the checked snapshot file at path (on the same file system) the whole log of
+ * DATA_DIR dir: its segments and snapshots are removed, an empty segment h->next_seq is
+ * written, and path is renamed into member/snap as the newest snapshot, last. A crash on
+ * the way leaves path in place: call again. Returns 0 or -errno with err set. */
+int wal_install_snapshot(const char *dir, const char *path, const struct wal_snap_head *h,
+			 char *err, size_t errlen);
+
 /* ---- the file shell (kv/wal_file.c) ------------------------------------------------------ */
 
 struct wal;
