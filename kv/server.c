@@ -144,7 +144,7 @@ static void teardown(struct kv_server *s)
 	s->svc = NULL;
 }
 
-static void restart(void *ctx);
+static void restart(void *ctx, bool again);
 
 /* The store, Raft, and the client listeners, from s->o. */
 static int serve(struct kv_server *s, char *err, size_t errlen)
@@ -215,11 +215,18 @@ static void restart_timer(struct ev_loop *loop, void *arg)
 }
 
 /* svc->restart: the member starts again from its data directory (a snapshot taken from
- * the leader is installed on the way); the clients' connections end, as at a restart. */
-static void restart(void *ctx)
+ * the leader is installed on the way); the clients' connections end, as at a restart. Or,
+ * removed from the cluster, it stops serving, as etcd's process ends then. */
+static void restart(void *ctx, bool again)
 {
 	struct kv_server *s = ctx;
 
+	if (!again) {
+		log_warnx("kv: this member was removed from the cluster; the key-value store "
+			  "stops serving");
+		teardown(s);
+		return;
+	}
 	log_info("kv: restarting the member from its data directory");
 	restart_timer(s->loop, s);
 }

@@ -3,6 +3,7 @@
 #ifndef CABIN_KV_SVC_INT_H
 #define CABIN_KV_SVC_INT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "grpc.h"
@@ -48,7 +49,9 @@ struct kv_service {
 	struct svc_wal *wal;		/* svc_wal.c: the write-ahead log, held replies, alarms */
 	struct svc_raft *raft;		/* svc_raft.c: writes through Raft (NULL: directly) */
 	bool applying;			/* a Raft entry is being applied */
-	void (*restart)(void *ctx);	/* kv/server.c: the member starts again from disk */
+	/* kv/server.c: the member starts again from disk (again), or stops serving (it was
+	 * removed from the cluster); from a timer, as it frees the service */
+	void (*restart)(void *ctx, bool again);
 	void *restart_ctx;
 	struct svc_members members;
 };

@@ -50,6 +50,7 @@ struct svc_raft {
 	long snap_timer;
 	struct snap_in *in;		/* one being received (NULL: none) */
 	bool restarting;
+	bool removed;			/* ... to stop: removed from the cluster */
 	long restart_timer;
 	char dir[512];			/* DATA_DIR */
 };
@@ -99,5 +100,7 @@ void svcr_snap_down(struct svc_raft *sr, uint64_t id);
 int svcr_snap_install(void *ctx, const struct raft_snap_meta *m);
 void svcr_snap_after(struct svc_raft *sr);
 void svcr_snap_stop(struct svc_raft *sr);
+/* This member's removal was applied: it stops serving (from a timer). */
+void svcr_removed(struct svc_raft *sr);
 
 #endif

@@ -73,6 +73,8 @@ void svc_raft_members_changed(struct kv_service *svc, enum raft_conf_op op, uint
 	struct svc_member *m = svc_member_find(svc, id);
 	struct kv_url u;
 
+	if (sr && op == RAFT_CONF_REMOVE && id == svc->member_id)
+		svcr_removed(sr);
 	if (!sr || !sr->net || id == svc->member_id)
 		return;
 	if (op == RAFT_CONF_REMOVE || !m)
@@ -296,6 +298,13 @@ int svc_raft_start(struct kv_service *svc, struct ev_loop *loop, const struct kv
 	svc->raft = sr;
 	if (peers && (rc = start_net(sr, loop, o, err, errlen)) < 0)
 		goto fail;
+	if (svc->members.n && !svc_member_find(svc, svc->member_id)) {
+		snprintf(err, errlen, "member %016llx was removed from the cluster: start it "
+			 "with an empty data directory once it is added again",
+			 (unsigned long long)svc->member_id);
+		rc = -EPERM;
+		goto fail;
+	}
 	if ((rc = node_open(loop, dir, &no, &cb, &sr->node, err, errlen)) < 0)
 		goto fail;
 	svc_wal_set_lazy(svc);

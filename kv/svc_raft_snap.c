@@ -399,7 +399,16 @@ static void restart(struct ev_loop *loop, void *arg)
 	(void)loop;
 	sr->restart_timer = 0;
 	if (svc->restart)
-		svc->restart(svc->restart_ctx);	/* frees svc */
+		svc->restart(svc->restart_ctx, !sr->removed);	/* frees svc */
+}
+
+void svcr_removed(struct svc_raft *sr)
+{
+	if (sr->restarting)
+		return;
+	sr->restarting = sr->removed = true;
+	long id = ev_timer(sr->loop, 0, restart, sr);
+	sr->restart_timer = id > 0 ? id : 0;
 }
 
 int svcr_snap_install(void *ctx, const struct raft_snap_meta *m)

@@ -3,7 +3,7 @@
 # learner is added, started and promoted, a follower is removed and then the leader is
 # removed. Afterwards every acknowledged write is on every remaining member, they hold
 # the same store (HashKV at the same revision), and the member list is what the changes
-# made it. --snapshot-count 100 keeps the logs short: members catch up by log or by a
+# made it. The removed members stop serving, and one started again refuses to. --snapshot-count 100 keeps the logs short: members catch up by log or by a
 # snapshot, whichever the leader still has.
 source tests/integration/lib.sh
 
@@ -106,4 +106,17 @@ echo "$list"
 grep -q ', true$' <<<"$list" && fail "a learner remains"
 for s in $F $LI; do grep -q ", m$s, " <<<"$list" && fail "m$s is still listed"; done
 for s in $(live); do grep -q ", m$s, " <<<"$list" || fail "m$s is not listed"; done
+
+note "the removed members stop serving, and do not start again"
+for s in $F $LI; do
+	grep -q "kv: this member was removed from the cluster" "$TMP/m$s.log" ||
+		fail "member $s did not say it was removed"
+	gone() { ! etcdctl --endpoints "$(ep "$1")" --command-timeout=1s endpoint health >/dev/null 2>&1; }
+	wait_for 10 "member $s to stop serving" gone "$s"
+done
+kill -9 "${PID[F]}"
+wait "${PID[F]}" 2>/dev/null || true
+start_member "$F"
+wait "${PID[F]}" && fail "removed member $F started again"
+grep "was removed from the cluster: start it" "$TMP/m$F.log" || fail "no reason given for not starting"
 true
