@@ -151,7 +151,7 @@ static int dial(struct peer_net *pn, struct peer *p)
 		return rc;
 	}
 	freeaddrinfo(res);
-	struct tport *t = tport_new(fd, pn->client_tls);
+	struct tport *t = tport_dial(fd, pn->client_tls, p->host);
 	if (!t || !(c = calloc(1, sizeof(*c)))) {
 		if (t)
 			tport_free(t);

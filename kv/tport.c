@@ -37,8 +37,13 @@ static const struct tport_ops plain_ops = { plain_read, plain_write, plain_free 
 
 struct tport *tport_new(int fd, struct tport_tls *tls)
 {
+	return tport_dial(fd, tls, NULL);
+}
+
+struct tport *tport_dial(int fd, struct tport_tls *tls, const char *host)
+{
 	if (tls)
-		return tls->wrap(tls, fd);
+		return tls->wrap(tls, fd, host);
 	struct tport *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;

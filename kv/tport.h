@@ -39,6 +39,10 @@ void tport_tls_free(struct tport_tls *tls);
  * settings, the server side or the client side as they say (tls must outlive it). Takes ownership of fd only on success.
  * Returns NULL when out of memory. */
 struct tport *tport_new(int fd, struct tport_tls *tls);
+/* The same for a connection this side dialled to host (a name or an address): the
+ * server's certificate must be for it (a DNS or IP subjectAltName, or the CN), as Go's
+ * TLS client and so etcd check. host NULL: any name. */
+struct tport *tport_dial(int fd, struct tport_tls *tls, const char *host);
 /* Closes the socket and frees t. NULL is a no-op. */
 void tport_free(struct tport *t);
 int tport_fd(const struct tport *t);

@@ -20,7 +20,7 @@ struct tport {
 /* What tport_new needs of a TLS configuration (tport_tls.c embeds it): a transport of its
  * own kind over fd, or NULL when out of memory. */
 struct tport_tls {
-	struct tport *(*wrap)(struct tport_tls *tls, int fd);
+	struct tport *(*wrap)(struct tport_tls *tls, int fd, const char *host);
 };
 
 #endif

@@ -3,6 +3,7 @@
  * handshake runs inside the first reads; a failed one is logged and ends the connection. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,8 @@ struct tls_tport {
 	size_t sealed;		/* bytes of a write that returned WANT_*: mbedtls holds
 				 * them in a record and expects the same call again */
 	int sys_errno;		/* the socket's error, if that is what failed */
-	char peer[64];		/* the client's address, for the log */
+	char peer[64];		/* the other side's address, for the log */
+	bool client;		/* this side dialled */
 };
 
 /* ---- the socket under mbedtls ---- */
@@ -112,7 +114,11 @@ static ssize_t handshake_failed(struct tls_tport *t, int rc)
 			verify[n - 1] = ')';
 	}
 	if (rc == MBEDTLS_ERR_SSL_CONN_EOF || t->sys_errno == ECONNRESET || t->sys_errno == EPIPE)
-		log_debug("kv: TLS handshake with %s: the client hung up (%s)", t->peer, why);
+		log_debug("kv: TLS handshake with %s: the %s hung up (%s)", t->peer,
+			  t->client ? "server" : "client", why);
+	else if (t->client)
+		log_warnx("kv: connection to %s refused: TLS handshake: %s%s", t->peer, why,
+			  verify);
 	else
 		log_warnx("kv: rejected connection from %s: TLS handshake: %s%s", t->peer, why,
 			  verify);
@@ -190,7 +196,7 @@ static void tls_free(struct tport *b)
 
 static const struct tport_ops tls_ops = { tls_read, tls_write, tls_free };
 
-static struct tport *tls_wrap(struct tport_tls *base, int fd)
+static struct tport *tls_wrap(struct tport_tls *base, int fd, const char *host)
 {
 	struct tls_conf *cf = (struct tls_conf *)base;
 	struct tls_tport *t = calloc(1, sizeof(*t));
@@ -202,9 +208,9 @@ static struct tport *tls_wrap(struct tport_tls *base, int fd)
 		free(t);
 		return NULL;
 	}
-	/* a member checks a peer's certificate against the peer CA, not its name (peer
-	 * URLs are often addresses) */
-	if (cf->client && mbedtls_ssl_set_hostname(&t->ssl, NULL) != 0) {
+	/* a member checks a peer's certificate against the peer CA and the host of its
+	 * peer URL (mbedtls matches an address against the IP subjectAltNames) */
+	if (cf->client && mbedtls_ssl_set_hostname(&t->ssl, host) != 0) {
 		mbedtls_ssl_free(&t->ssl);
 		free(t);
 		return NULL;
@@ -212,8 +218,12 @@ static struct tport *tls_wrap(struct tport_tls *base, int fd)
 	mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
 	t->base.ops = &tls_ops;
 	t->base.fd = fd;
+	t->client = cf->client;
 	t->base.read_events = EPOLLIN;
-	peer_name(fd, t->peer, sizeof(t->peer));
+	if (t->client && host)	/* not connected yet: no address to ask for */
+		snprintf(t->peer, sizeof(t->peer), "%s", host);
+	else
+		peer_name(fd, t->peer, sizeof(t->peer));
 	return &t->base;
 }
 

@@ -2,8 +2,9 @@
 # one CA (--peer-cert-file, --peer-key-file, --peer-trusted-ca-file,
 # --peer-client-cert-auth), form a cluster and replicate. A member whose certificate
 # another CA signed is added but cannot join: the others refuse its connections, and it
-# never sees the cluster's writes. A client without a certificate is refused on the
-# peer port.
+# never sees the cluster's writes. Nor does one whose certificate, of the right CA, is for
+# another address than its peer URL's: the members dialling it refuse it, as etcd's do. A
+# client without a certificate is refused on the peer port.
 source tests/integration/lib.sh
 
 command -v etcdctl >/dev/null || skip "etcdctl is not installed"
@@ -16,9 +17,10 @@ ext=$'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth'	# ser
 for ca in ca other-ca; do tls_ca $ca; done
 for i in 1 2 3; do tls_cert "m$i" ca "$ext"; done
 tls_cert m4 other-ca "$ext"
+tls_cert m5 ca $'subjectAltName=IP:10.9.9.9,DNS:elsewhere.example\nextendedKeyUsage=serverAuth,clientAuth'
 [[ -s $C/m1.pem && -s $C/m4.pem ]] || fail "openssl made no certificates"
 
-cluster_ports 4
+cluster_ports 5
 IC=$(sed 's/http:/https:/g' <<<"$IC" | cut -d, -f1-3)
 start_tls_member() {	# I [FLAGS...]
 	local i=$1
@@ -67,3 +69,15 @@ sleep 2
 	fail "the member with the stranger's certificate got the cluster's data"
 grep -h "TLS handshake" "$TMP"/m[1234].log | head -n 2
 E 2 put k2 v2 >/dev/null || fail "the cluster stops writing while a stranger knocks"
+
+note "a member whose certificate is for another address cannot join"
+E 1 member add m5 --peer-urls="https://127.0.0.1:${PP[5]}" >/dev/null || fail "member add m5"
+IC="$IC,m5=https://127.0.0.1:${PP[5]}"
+start_tls_member 5 --initial-cluster-state existing
+wrong_name() { grep -q "connection to 127.0.0.1 refused: TLS handshake: .*X509 - Certificate verification failed.*Common Name" "$TMP"/m[123].log; }
+wait_for 15 "a member to refuse m5's certificate for 10.9.9.9" wrong_name
+grep -h "connection to 127.0.0.1 refused.*Common Name" "$TMP"/m[123].log | head -n 1
+sleep 2
+[[ -z $(E 5 get k --consistency=s --print-value-only 2>/dev/null) ]] ||
+	fail "the member with a certificate for another address got the cluster's data"
+E 3 put k3 v3 >/dev/null || fail "the cluster stops writing while m5 knocks"
