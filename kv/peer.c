@@ -24,6 +24,7 @@
 #define LISTEN_MAX 4
 #define READ_CHUNK ((size_t)64 << 10)
 #define SNAP_QUEUE ((size_t)4 << 20)	/* bytes waiting before a snapshot piece waits */
+#define HELLO_MS 5000			/* an accepted connection's time to say HELLO */
 
 struct pconn {
 	struct peer_net *pn;
@@ -32,6 +33,7 @@ struct pconn {
 	struct tport *t;		/* plain or TLS over fd (owns it) */
 	bool dialled, connected;
 	uint64_t peer;			/* dialled: the peer; accepted: its HELLO's sender */
+	uint64_t since;			/* accepted: when (ms) */
 	uint8_t *in;
 	size_t in_len, in_cap;
 	struct peer_buf q;		/* dialled: bytes for the peer */
@@ -62,6 +64,7 @@ struct peer_net {
 	struct raft_entry *ents;
 	size_t ents_cap;
 	struct tport_tls *server_tls, *client_tls;	/* NULL: plain TCP */
+	long hello_timer;		/* while accepted connections have not said HELLO */
 };
 
 static struct peer *find(struct peer_net *pn, uint64_t id)
@@ -405,6 +408,33 @@ static void on_conn(struct ev_loop *loop, int fd, uint32_t events, void *arg)
 		accepted_close(pn, c);
 }
 
+/* Closes the accepted connections that said no HELLO in HELLO_MS: a stranger holding
+ * sockets open gets no more than that. */
+static void hello_sweep(struct ev_loop *loop, void *arg)
+{
+	struct peer_net *pn = arg;
+	uint64_t now = ev_now_ms();
+	bool waiting = false;
+	(void)loop;
+
+	pn->hello_timer = 0;
+	for (struct pconn *c = pn->accepted, *next; c; c = next) {
+		next = c->next;
+		if (c->peer)
+			continue;
+		if (now - c->since < HELLO_MS) {
+			waiting = true;
+			continue;
+		}
+		log_warnx("kv: a peer connection closed: no HELLO in %d s", HELLO_MS / 1000);
+		accepted_close(pn, c);
+	}
+	if (waiting) {
+		long id = ev_timer(pn->loop, HELLO_MS / 5, hello_sweep, pn);
+		pn->hello_timer = id > 0 ? id : 0;
+	}
+}
+
 static void on_accept(struct ev_loop *loop, int lfd, uint32_t events, void *arg)
 {
 	struct peer_net *pn = arg;
@@ -427,9 +457,14 @@ static void on_accept(struct ev_loop *loop, int lfd, uint32_t events, void *arg)
 			free(c);
 			continue;
 		}
-		*c = (struct pconn){.pn = pn, .fd = fd, .t = t, .next = pn->accepted};
+		*c = (struct pconn){.pn = pn, .fd = fd, .t = t, .next = pn->accepted,
+				    .since = ev_now_ms()};
 		pn->accepted = c;
 		watch(c);
+		if (!pn->hello_timer) {
+			long id = ev_timer(pn->loop, HELLO_MS / 5, hello_sweep, pn);
+			pn->hello_timer = id > 0 ? id : 0;
+		}
 	}
 }
 
@@ -549,6 +584,8 @@ void peer_net_free(struct peer_net *pn)
 	if (!pn)
 		return;
 	pn->gone = NULL;	/* no callbacks while it goes */
+	if (pn->hello_timer)
+		ev_cancel(pn->loop, pn->hello_timer);
 	for (unsigned i = 0; i < pn->n; i++)
 		if (pn->peers[i].c)
 			conn_free(pn->peers[i].c);

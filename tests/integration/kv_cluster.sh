@@ -3,7 +3,8 @@
 # member is read through the others. Then kill -9 of the leader while a writer keeps
 # writing through the survivors: a new leader, and every acknowledged write is on both
 # survivors; the killed member comes back and catches up from the log. A lease kept alive
-# through a follower lives past its TTL; one not kept alive expires everywhere.
+# through a follower lives past its TTL; one not kept alive expires everywhere. A
+# connection to the peer port that never says HELLO is closed after 5 s.
 source tests/integration/lib.sh
 
 command -v etcdctl >/dev/null || skip "etcdctl is not installed"
@@ -129,3 +130,13 @@ start_member "$F"
 serving() { E "$F" get back --consistency=s >/dev/null 2>&1; }
 wait_for 30 "member $F to serve again" serving
 E "$F" get back --print-value-only | grep -qx yes || fail "a linearizable read at the restarted member $F"
+
+note "a connection to the peer port that says no HELLO is closed"
+/usr/bin/python3 - "${PP[F]}" <<'PY' || fail "the silent peer connection stayed open"
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(30)
+t = time.time()
+sys.exit("data came" if s.recv(1) else print("closed after %.1f s" % (time.time() - t)))
+PY
+grep -q "a peer connection closed: no HELLO in 5 s" "$TMP/m$F.log" || fail "no log line for it"
