@@ -13,6 +13,7 @@
 #define KEEP_ENTRIES 5000	/* kept after a compaction for followers a little behind
 				 * (at most the entries between compactions) */
 #define COMPACT_EVERY 10000	/* entries between compactions, at most */
+#define HOLD_MAX 100000		/* entries a live follower may hold a compaction back */
 
 struct kv_node {
 	struct ev_loop *loop;
@@ -262,7 +263,7 @@ static void carry_out(struct kv_node *n)
 
 /* The state machine's log is durable up to `durable`: a snapshot there lets the Raft log
  * drop what comes before (but for KEEP_ENTRIES, for followers a little behind; one
- * further behind gets a snapshot of the store). */
+ * down, or alive but further behind than HOLD_MAX, gets a snapshot of the store). */
 static void compact(struct kv_node *n, uint64_t durable)
 {
 	struct raft_status st;
@@ -271,6 +272,14 @@ static void compact(struct kv_node *n, uint64_t durable)
 	raft_status(n->r, &st);
 	if (durable > st.applied)
 		durable = st.applied;
+	/* a follower that answers but lags (a slow disk, a busy machine) catches up from
+	 * the log rather than by a snapshot, unless it is more than HOLD_MAX behind; one
+	 * not heard from recently (down) holds nothing back */
+	if (st.role == RAFT_LEADER)
+		for (uint32_t i = 0; i < st.conf.n; i++)
+			if (st.conf.id[i] != st.id && st.pr[i].recent_active &&
+			    st.pr[i].match < durable && durable - st.pr[i].match <= HOLD_MAX)
+				durable = st.pr[i].match;
 	if (durable < st.snap.index + n->compact_every || raft_snapshot(n->r, durable, &m) < 0)
 		return;
 	if (rlog_put_snap(n->log, &m) < 0 || rlog_sync(n->log) < 0)
