@@ -56,6 +56,23 @@ void img_sha256_hex(const uint8_t digest[IMG_SHA256_LEN], char hex[IMG_SHA256_HE
 /* Hashes the whole file at path, streaming, into lowercase hex. Returns 0 or -errno. */
 int img_sha256_file(const char *path, char hex[IMG_SHA256_HEX], struct img_err *err);
 
+/* ---- sha512.c ------------------------------------------------------------------------- */
+#define IMG_SHA512_LEN 64
+#define IMG_SHA512_HEX 129 /* 128 hex digits and a NUL */
+
+struct img_sha512 {
+	uint64_t h[8];
+	uint64_t total; /* bytes hashed so far (images stay far below 2^61) */
+	uint8_t buf[128];
+	size_t used; /* bytes pending in buf */
+};
+
+/* As the img_sha256 functions. */
+void img_sha512_init(struct img_sha512 *ctx);
+void img_sha512_update(struct img_sha512 *ctx, const void *data, size_t len);
+void img_sha512_final(struct img_sha512 *ctx, uint8_t out[IMG_SHA512_LEN]);
+void img_sha512_hex(const uint8_t digest[IMG_SHA512_LEN], char hex[IMG_SHA512_HEX]);
+
 /* ---- cpio.c: "newc" (070701) archive writer -------------------------------------------
  * Entries are collected, then written sorted bytewise by path with inode numbers 1, 2, ...
  * in that order, uid/gid 0, nlink 1 (directories 2) and every mtime set to the archive's
