@@ -27,11 +27,15 @@ MUSLLD     := -static -s -Wl,--gc-sections
 LIB_SRCS   := lib/log.c lib/ev.c lib/version.c lib/fsutil.c
 HTTP_SRCS  := lib/http.c
 INIT_SRCS  := $(wildcard init/*.c)
-IMG_SRCS   := $(filter-out image/cabin.c,$(wildcard image/*.c))
+IMG_SRCS   := $(filter-out image/cabin.c image/upload%,$(wildcard image/*.c))
 QEMU_SRCS  := $(wildcard qemu/*.c)
 NET_SRCS   := $(wildcard net/*.c)
 KV_SRCS    := $(wildcard kv/*.c)
-CABIN_SRCS := image/cabin.c $(IMG_SRCS) $(QEMU_SRCS) $(LIB_SRCS)
+# cabin upload, and the configuration parsers of init/ it shares (clouds.yaml, JSON)
+UPLOAD_SRCS := $(wildcard image/upload*.c)
+CFG_SRCS   := init/config_tree.c init/config_yaml.c init/config_json.c init/config_diag.c \
+              init/nodeconfig.c init/base64.c
+CABIN_SRCS := image/cabin.c $(IMG_SRCS) $(QEMU_SRCS) $(LIB_SRCS) $(UPLOAD_SRCS) $(CFG_SRCS)
 
 musl_obj   = $(patsubst %.c,$(BUILD)/obj/musl/%.o,$(1))
 host_obj   = $(patsubst %.c,$(BUILD)/obj/host/%.o,$(1))
@@ -88,19 +92,27 @@ $(BUILD)/obj/san/lib/version.o: SANFLAGS += $(VERDEF)
 # ---- the pinned libraries for host-side tests ---------------------------------------------
 # Unit tests run on the host (glibc, sanitizers) against the same pinned libyaml and cJSON
 # sources that cabind links, compiled again for the host.
+# (`cabin upload` reads clouds.yaml and JSON with the same parsers: HOSTREL holds the two
+# libraries compiled for the release build of the host CLI.)
 HOSTDEPS   := $(BUILD)/hostdeps
 HOSTDEP_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -w
-$(HOSTDEPS)/libyaml.a: $(BUILD)/musl/stamp/libyaml
-	@rm -rf $(HOSTDEPS)/yaml && mkdir -p $(HOSTDEPS)/yaml
-	cd $(HOSTDEPS)/yaml && for f in $(CURDIR)/$(BUILD)/src/libyaml-*/src/*.c; do \
-		$(CC) $(HOSTDEP_CFLAGS) -DYAML_VERSION_MAJOR=0 -DYAML_VERSION_MINOR=2 \
+HOSTREL    := $(BUILD)/hostrel
+# host_parsers DIR CFLAGS: DIR/libyaml.a and DIR/libcjson.a from the pinned sources
+define host_parsers
+$(1)/libyaml.a: $(BUILD)/musl/stamp/libyaml
+	@rm -rf $(1)/yaml && mkdir -p $(1)/yaml
+	cd $(1)/yaml && for f in $(CURDIR)/$(BUILD)/src/libyaml-*/src/*.c; do \
+		$(CC) $(2) -DYAML_VERSION_MAJOR=0 -DYAML_VERSION_MINOR=2 \
 		-DYAML_VERSION_PATCH=5 -DYAML_VERSION_STRING='"0.2.5"' \
-		-I$(CURDIR)/$(BUILD)/musl/include -c $$f || exit 1; done
-	ar rcs $@ $(HOSTDEPS)/yaml/*.o
-$(HOSTDEPS)/libcjson.a: $(BUILD)/musl/stamp/cjson
-	@mkdir -p $(HOSTDEPS)/cjson
-	$(CC) $(HOSTDEP_CFLAGS) -c -o $(HOSTDEPS)/cjson/cJSON.o $(BUILD)/src/cjson-*/cJSON.c
-	ar rcs $@ $(HOSTDEPS)/cjson/cJSON.o
+		-I$(CURDIR)/$(BUILD)/musl/include -c $$$$f || exit 1; done
+	ar rcs $$@ $(1)/yaml/*.o
+$(1)/libcjson.a: $(BUILD)/musl/stamp/cjson
+	@mkdir -p $(1)/cjson
+	$(CC) $(2) -c -o $(1)/cjson/cJSON.o $(BUILD)/src/cjson-*/cJSON.c
+	ar rcs $$@ $(1)/cjson/cJSON.o
+endef
+$(eval $(call host_parsers,$(HOSTDEPS),$(HOSTDEP_CFLAGS)))
+$(eval $(call host_parsers,$(HOSTREL),-O2 -w))
 $(HOSTDEPS)/libnghttp2.a: $(BUILD)/musl/stamp/nghttp2
 	@rm -rf $(HOSTDEPS)/nghttp2 && mkdir -p $(HOSTDEPS)/nghttp2
 	cd $(HOSTDEPS)/nghttp2 && for f in $(CURDIR)/$(BUILD)/src/nghttp2-*/lib/*.c; do \
@@ -134,8 +146,12 @@ $(BUILD)/obj/host/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/cabin: $(call host_obj,$(CABIN_SRCS))
-	$(CC) $(CFLAGS) -o $@ $^
+# the configuration parsers include libyaml's and cJSON's headers from the pinned sources
+$(call host_obj,$(CFG_SRCS)): CFLAGS += -I$(BUILD)/musl/include
+$(call host_obj,$(CFG_SRCS)): | $(DEP_STAMPS)
+
+$(BUILD)/cabin: $(call host_obj,$(CABIN_SRCS)) $(HOSTREL)/libyaml.a $(HOSTREL)/libcjson.a
+	$(CC) $(CFLAGS) -o $@ $^ $(HOST_CURL)
 
 # ---- the image ------------------------------------------------------------------------
 $(BUILD)/cabin.qcow2: $(BUILD)/cabin $(BUILD)/cabind $(KERNEL_STAMP) appliance/modules.txt
@@ -158,6 +174,8 @@ UNIT_DEPS_init  := $(call san_obj,$(filter-out init/main.c,$(INIT_SRCS)) $(NET_S
 UNIT_DEPS_lib   := $(call san_obj,$(LIB_SRCS) $(HTTP_SRCS))
 UNIT_DEPS_qemu  := $(call san_obj,$(QEMU_SRCS) $(LIB_SRCS))
 UNIT_DEPS_net   := $(call san_obj,$(NET_SRCS) $(LIB_SRCS))
+UNIT_DEPS_upload := $(call san_obj,$(UPLOAD_SRCS) $(CFG_SRCS) $(IMG_SRCS) $(LIB_SRCS)) \
+                     $(HOSTDEPS)/libyaml.a $(HOSTDEPS)/libcjson.a
 UNIT_DEPS_kv    := $(call san_obj,$(KV_SRCS) $(LIB_SRCS)) $(HOSTDEPS)/libnghttp2.a \
                      $(HOSTDEPS)/libcjson.a $(HOSTDEPS)/libmbedtls.a
 
@@ -170,9 +188,9 @@ $(BUILD)/test/unit/%_test: $(BUILD)/obj/san/tests/unit/%_test.o \
 	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -o $@ $^ $(HOST_CURL)
 
-$(BUILD)/test/cabin: $(call san_obj,$(CABIN_SRCS))
+$(BUILD)/test/cabin: $(call san_obj,$(CABIN_SRCS)) $(HOSTDEPS)/libyaml.a $(HOSTDEPS)/libcjson.a
 	@mkdir -p $(@D)
-	$(CC) $(SANFLAGS) -o $@ $^
+	$(CC) $(SANFLAGS) -o $@ $^ $(HOST_CURL)
 
 $(BUILD)/test/cabind: $(call san_obj,$(INIT_SRCS) $(NET_SRCS) $(KV_SRCS) $(LIB_SRCS) $(HTTP_SRCS)) \
 		$(HOSTDEP_LIBS)

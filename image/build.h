@@ -98,3 +98,5 @@ int img_manifest_write(const struct img_manifest *m, const struct img_build *b,
 
 /* Entry point of `cabin build`; argv[0] is "build". Returns the exit status. */
 int img_build_main(int argc, char **argv);
+/* `cabin upload` (image/upload.c). */
+int img_upload_main(int argc, char **argv);

@@ -21,6 +21,7 @@ static const struct cabin_cmd cabin_cmds[] = {
 	{ "console", qemu_console_main, "print (or follow) a node's serial console" },
 	{ "down", qemu_down_main, "power nodes off cleanly through ACPI" },
 	{ "kill", qemu_kill_main, "stop nodes at once" },
+	{ "upload", img_upload_main, "send the image to OpenStack Glance" },
 };
 
 static void cabin_usage(FILE *out)
