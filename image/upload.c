@@ -334,7 +334,7 @@ static void show(struct stream *st, bool end)
 		return;
 	}
 	int q = pct / 25;
-	if (q > st->quarter || end) {
+	if (q > st->quarter || (end && st->quarter < 4)) {
 		st->quarter = q;
 		fprintf(stderr, "cabin upload: %d%% sent (%.1f of %.1f MiB, %.1f MiB/s)\n", pct, mib,
 			total, rate);

@@ -132,6 +132,7 @@ static int expect(struct upl_session *s, struct upl_req *req, const char *path,
 		if (r->status == *ok)
 			return 0;
 	fail(s, what, r);
+	upl_resp_free(r);	/* an error's body is in s->err now */
 	if (!rc && r->status == 401 && s->cred->auth == UPL_AUTH_TOKEN) {
 		size_t n = strlen(s->err);
 		snprintf(s->err + n, sizeof(s->err) - n, " (the token is expired or not valid: "
