@@ -12,8 +12,6 @@
 #include "../lib/ev.h"
 #include "qemu.h"
 
-#define MAX_NODES 16
-
 struct ctl_opts {
 	const char *state;
 	unsigned timeout_s;
@@ -33,7 +31,8 @@ static void ctl_usage(const char *cmd, FILE *out)
 	else if (strcmp(cmd, "status") == 0)
 		fprintf(out, "Usage: cabin status [--state DIR]\n\n"
 			"Lists the nodes in the state directory: running or stopped, QEMU pid,\n"
-			"accelerator, and the node's ready line.\n");
+			"accelerator, the host address forwarded to the node's etcd client\n"
+			"port (for etcdctl --endpoints), and the node's ready line.\n");
 	else
 		fprintf(out, "Usage: cabin console [NODE] [-f|--follow] [--state DIR]\n\n"
 			"Prints the node's serial console log (default node1); with --follow,\n"
@@ -86,16 +85,16 @@ static int ctl_parse(const char *cmd, int argc, char **argv, struct ctl_opts *o)
 static int ctl_nodes(const char *cmd, int argc, char **argv, const struct ctl_opts *o,
 		     struct qemu_node *nodes)
 {
-	char names[MAX_NODES][32];
+	char names[QEMU_NODES_MAX][32];
 	int n = 0;
 	if (optind == argc) {
-		int found = qemu_node_list(o->state, names, MAX_NODES);
+		int found = qemu_node_list(o->state, names, QEMU_NODES_MAX);
 		for (int i = 0; i < found; i++)
 			if (qemu_node_init(&nodes[n], o->state, names[i]) == 0)
 				n++;
 		return n;
 	}
-	for (int i = optind; i < argc && n < MAX_NODES; i++) {
+	for (int i = optind; i < argc && n < QEMU_NODES_MAX; i++) {
 		if (qemu_node_init(&nodes[n], o->state, argv[i]) < 0 ||
 		    access(nodes[n].dir, F_OK) < 0) {
 			fprintf(stderr, "cabin %s: no node '%s' in %s\n", cmd, argv[i], o->state);
@@ -154,7 +153,7 @@ static int down_one(const struct qemu_node *n, unsigned timeout_s)
 int qemu_down_main(int argc, char **argv)
 {
 	struct ctl_opts o = { QEMU_DEFAULT_STATE, 60, 0 };
-	struct qemu_node nodes[MAX_NODES];
+	struct qemu_node nodes[QEMU_NODES_MAX];
 	int n, forced = 0, rc = ctl_begin("down", argc, argv, &o, nodes, &n);
 	if (rc >= 0)
 		return rc;
@@ -168,7 +167,7 @@ int qemu_down_main(int argc, char **argv)
 int qemu_kill_main(int argc, char **argv)
 {
 	struct ctl_opts o = { QEMU_DEFAULT_STATE, 0, 0 };
-	struct qemu_node nodes[MAX_NODES];
+	struct qemu_node nodes[QEMU_NODES_MAX];
 	int n, rc = ctl_begin("kill", argc, argv, &o, nodes, &n);
 	if (rc >= 0)
 		return rc;
@@ -186,23 +185,10 @@ int qemu_kill_main(int argc, char **argv)
 	return 0;
 }
 
-static void read_small(const struct qemu_node *n, const char *file, char *out, size_t len)
-{
-	char path[4200];
-	out[0] = '\0';
-	qemu_node_path(n, file, path, sizeof(path));
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return;
-	if (fgets(out, (int)len, f))
-		out[strcspn(out, "\n")] = '\0';
-	fclose(f);
-}
-
 int qemu_status_main(int argc, char **argv)
 {
 	struct ctl_opts o = { QEMU_DEFAULT_STATE, 0, 0 };
-	struct qemu_node nodes[MAX_NODES];
+	struct qemu_node nodes[QEMU_NODES_MAX];
 	int n, rc = ctl_begin("status", argc, argv, &o, nodes, &n);
 	if (rc >= 0)
 		return rc;
@@ -210,18 +196,21 @@ int qemu_status_main(int argc, char **argv)
 		printf("no nodes in %s\n", o.state);
 		return 0;
 	}
-	printf("%-8s %-8s %-8s %-6s %s\n", "NODE", "STATE", "PID", "ACCEL", "READY");
+	printf("%-8s %-8s %-8s %-6s %-16s %s\n", "NODE", "STATE", "PID", "ACCEL", "CLIENT",
+	       "READY");
 	for (int i = 0; i < n; i++) {
-		char accel[16], ready[1024] = "-", pidtxt[16] = "-";
+		char accel[16], client[64], ready[1024] = "-", pidtxt[16] = "-";
 		pid_t pid = qemu_node_pid(&nodes[i]);
-		read_small(&nodes[i], "accel", accel, sizeof(accel));
+		qemu_node_read(&nodes[i], "accel", accel, sizeof(accel));
+		qemu_node_read(&nodes[i], "client", client, sizeof(client));
 		if (pid) {
 			snprintf(pidtxt, sizeof(pidtxt), "%d", (int)pid);
 			if (!qemu_find_ready(&nodes[i], ready, sizeof(ready)))
 				snprintf(ready, sizeof(ready), "booting");
 		}
-		printf("%-8s %-8s %-8s %-6s %s\n", nodes[i].name, pid ? "running" : "stopped",
-		       pidtxt, accel[0] ? accel : "-", ready);
+		printf("%-8s %-8s %-8s %-6s %-16s %s\n", nodes[i].name,
+		       pid ? "running" : "stopped", pidtxt, accel[0] ? accel : "-",
+		       client[0] ? client : "-", ready);
 	}
 	return 0;
 }
