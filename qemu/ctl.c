@@ -22,8 +22,9 @@ static void ctl_usage(const char *cmd, FILE *out)
 {
 	if (strcmp(cmd, "down") == 0)
 		fprintf(out, "Usage: cabin down [NODE...] [--state DIR] [--timeout SECONDS]\n\n"
-			"Powers nodes off cleanly: presses the ACPI power button through QMP and\n"
-			"waits (default 60 s); only a node that does not stop in time is killed.\n"
+			"Powers nodes off cleanly: presses every node's ACPI power button through\n"
+			"QMP, then waits (default 60 s); only a node that does not stop in time is\n"
+			"killed.\n"
 			"Exits 0 when every node stopped cleanly, 1 if one had to be killed.\n");
 	else if (strcmp(cmd, "kill") == 0)
 		fprintf(out, "Usage: cabin kill [NODE...] [--state DIR]\n\n"
@@ -116,14 +117,16 @@ static int ctl_begin(const char *cmd, int argc, char **argv, struct ctl_opts *o,
 	return *n < 0 ? 1 : -1;
 }
 
-static int down_one(const struct qemu_node *n, unsigned timeout_s)
+/* Presses the node's power button; returns its QEMU pid (0 if not running), with *pressed
+ * saying whether QMP took the press. */
+static pid_t down_press(const struct qemu_node *n, unsigned timeout_s, int *pressed)
 {
 	pid_t pid = qemu_node_pid(n);
+	*pressed = 0;
 	if (!pid) {
 		printf("%s: not running\n", n->name);
 		return 0;
 	}
-	uint64_t t0 = ev_now_ms();
 	/* QMP takes one client at a time: a busy socket gets a few more tries */
 	int rc = -1;
 	for (int tries = 0; tries < 5 && rc < 0; tries++) {
@@ -137,7 +140,18 @@ static int down_one(const struct qemu_node *n, unsigned timeout_s)
 	else
 		printf("%s: power button pressed, waiting up to %u s\n", n->name, timeout_s);
 	fflush(stdout);
-	if (rc == 0 && qemu_wait_exit(pid, (int)timeout_s * 1000)) {
+	*pressed = rc == 0;
+	return pid;
+}
+
+/* Waits for a pressed node until deadline_ms (ev_now_ms); kills it if it is still up.
+ * Returns 0 if it stopped by itself, 1 if it had to be killed. */
+static int down_wait(const struct qemu_node *n, pid_t pid, int pressed, uint64_t t0,
+		     uint64_t deadline_ms)
+{
+	uint64_t now = ev_now_ms();
+	int left = deadline_ms > now ? (int)(deadline_ms - now) : 0;
+	if (pressed && qemu_wait_exit(pid, left)) {
 		uint64_t ms = ev_now_ms() - t0;
 		printf("%s: powered off cleanly in %.1f s\n", n->name, (double)ms / 1000.0);
 		return 0;
@@ -150,17 +164,25 @@ static int down_one(const struct qemu_node *n, unsigned timeout_s)
 	return 1;
 }
 
+/* Every power button is pressed first, so that the nodes shut down side by side. */
 int qemu_down_main(int argc, char **argv)
 {
 	struct ctl_opts o = { QEMU_DEFAULT_STATE, 60, 0 };
 	struct qemu_node nodes[QEMU_NODES_MAX];
+	pid_t pids[QEMU_NODES_MAX];
+	int pressed[QEMU_NODES_MAX];
 	int n, forced = 0, rc = ctl_begin("down", argc, argv, &o, nodes, &n);
 	if (rc >= 0)
 		return rc;
 	if (n == 0)
 		printf("no nodes in %s\n", o.state);
+	uint64_t t0 = ev_now_ms();
 	for (int i = 0; i < n; i++)
-		forced |= down_one(&nodes[i], o.timeout_s);
+		pids[i] = down_press(&nodes[i], o.timeout_s, &pressed[i]);
+	for (int i = 0; i < n; i++)
+		if (pids[i])
+			forced |= down_wait(&nodes[i], pids[i], pressed[i], t0,
+					    t0 + (uint64_t)o.timeout_s * 1000u);
 	return forced;
 }
 
