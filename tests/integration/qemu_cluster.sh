@@ -1,9 +1,10 @@
-# A three-node cluster of the real image under QEMU (`cabin up -n 3`): each appliance
-# serves the KV store from the cabin: section cabin up wrote, the members talk over the
-# private segment, and etcdctl on the host reaches each node through its forwarded port.
-# A write through node1 is read through node2 and node3; the leader is killed, the
-# survivors accept writes again, the killed node boots again from its own disk
-# (`cabin start`) and catches up; all three agree on the leader; `cabin down` is clean.
+# A three-node cluster of the real image under QEMU (`cabin up -n 3`, with user data of
+# its own merged in): each appliance serves the KV store from the cabin: section cabin up
+# wrote, the members talk over the private segment, and etcdctl on the host reaches each
+# node through its forwarded port. A write through node1 is read through node2 and node3;
+# the leader is killed, the survivors accept writes again, the killed node boots again
+# from its own disk (`cabin start`) and catches up; all three agree on the leader;
+# `cabin down` is clean.
 source tests/integration/lib.sh
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
 command -v etcdctl >/dev/null || skip "etcdctl is not installed"
@@ -13,9 +14,21 @@ export ETCDCTL_API=3
 STATE=$TMP/state
 CLEANUP+=("'$CABIN' kill --state '$STATE' >/dev/null 2>&1")
 
+# the user's own #cloud-config goes with the cluster's cabin: section (MIME multipart)
+cat >"$TMP/user.yaml" <<'EOF'
+#cloud-config
+write_files:
+  - path: /etc/cabin/hello.txt
+    content: "hello\n"
+cabin:
+  kv:
+    snapshot_count: 5000
+EOF
+
 note "cabin up -n 3"
 t0=$SECONDS
-"$CABIN" up -n 3 --state "$STATE" --image "$IMAGE" --timeout 600 | tee "$TMP/up.out"
+"$CABIN" up -n 3 --state "$STATE" --image "$IMAGE" --timeout 600 --user-data "$TMP/user.yaml" |
+	tee "$TMP/up.out"
 note "three nodes ready in $((SECONDS - t0)) s"
 for i in 1 2 3; do
 	grep -Eq "^node$i: cabin: ready version=[^ ]+ hostname=node$i source=config-drive addrs=10\.0\.2\.15,10\.99\.0\.$i boot_ms=[0-9]+$" \
@@ -37,6 +50,8 @@ for i in 1 2 3; do
 done
 grep -q 'cabin: kv: member node1 of node1=http://10.99.0.1:2380,node2=http://10.99.0.2:2380,node3=http://10.99.0.3:2380 (token cabin-local), data in /var/lib/cabin/kv' \
 	"$STATE/node1/serial.log" || fail "node1 did not start its KV member from the cabin: section"
+grep -q 'cabin: config: wrote /etc/cabin/hello.txt (6 bytes, mode 0644)' "$STATE/node3/serial.log" ||
+	fail "the user's own user data was not applied next to the cluster's"
 
 # ec I ARGS...: etcdctl through node I's forwarded port.
 ec() { local i=$1; shift; etcdctl --endpoints "${EP[i - 1]}" --command-timeout=5s "$@"; }
