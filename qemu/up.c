@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../image/build.h"
 #include "../lib/fsutil.h"
 #include "qemu.h"
 
@@ -461,6 +462,40 @@ static void print_endpoints(const struct qemu_node *nodes, int n)
 	printf("export ETCDCTL_ENDPOINTS=%s\n", all);
 }
 
+/* Nodes of an earlier, larger cluster in the same state dir would join the new one's
+ * segment with a stale disk: any running node stops cabin up, the stopped ones beyond N
+ * are removed. Returns 0, or 1 when a node is running. */
+static int clear_state(const struct up_opts *o)
+{
+	char names[QEMU_NODES_MAX][32];
+	int found = qemu_node_list(o->state, names, QEMU_NODES_MAX);
+	for (int i = 0; i < found; i++) {
+		struct qemu_node n;
+		if (qemu_node_init(&n, o->state, names[i]) < 0)
+			continue;
+		pid_t running = qemu_node_pid(&n);
+		if (running) {
+			fprintf(stderr, "cabin up: %s is already running (pid %d); run 'cabin "
+					"down' first\n", n.name, (int)running);
+			return 1;
+		}
+	}
+	for (int i = 0; i < found; i++) {
+		char *end;
+		long k = strtol(names[i] + 4, &end, 10);
+		if (*end || end == names[i] + 4 || (k >= 1 && k <= o->nodes))
+			continue;
+		struct qemu_node n;
+		struct img_err err = { "" };
+		if (qemu_node_init(&n, o->state, names[i]) < 0)
+			continue;
+		char *rm[] = { "rm", "-rf", n.dir, NULL };
+		if (img_run(rm, NULL, -1, &err) == 0)
+			printf("%s: removed (left by an earlier cabin up in %s)\n", n.name, o->state);
+	}
+	return 0;
+}
+
 int qemu_up_main(int argc, char **argv)
 {
 	struct up_opts o = { .nodes = 1, .image = QEMU_DEFAULT_IMAGE, .state = QEMU_DEFAULT_STATE,
@@ -491,13 +526,9 @@ int qemu_up_main(int argc, char **argv)
 			fprintf(stderr, "cabin up: state dir path too long: %s\n", o.state);
 			return 1;
 		}
-		pid_t running = qemu_node_pid(&nodes[i]);
-		if (running) {
-			fprintf(stderr, "cabin up: %s is already running (pid %d); run 'cabin "
-					"down' first\n", nodes[i].name, (int)running);
-			return 1;
-		}
 	}
+	if (clear_state(&o) != 0)
+		return 1;
 	/* every node boots at once; only then is there any waiting */
 	for (int i = 0; i < o.nodes; i++)
 		if (node_up(&o, &nodes[i], i + 1) < 0)
