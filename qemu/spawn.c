@@ -26,7 +26,7 @@ static int save_args(const struct qemu_node *n, const char *const *argv)
 		if (strchr(argv[i], '\n')) {
 			fclose(f);
 			unlink(tmp);
-			return -EINVAL;	/* a word with a newline cannot be kept one a line */
+			return -EINVAL;	/* a word with a newline cannot be kept one per line */
 		}
 		fprintf(f, "%s\n", argv[i]);
 	}

@@ -148,3 +148,25 @@ for i in 1 2 3; do
 done
 "$CABIN" status --state "$STATE" | tee "$TMP/status"
 [[ $(grep -Ec '^node[123] +stopped' "$TMP/status") -eq 3 ]] || fail "status after down"
+
+note "a members list without this node: degraded with the reason, still up, no store"
+cat >"$TMP/other.yaml" <<'EOF'
+#cloud-config
+cabin:
+  members:
+    - {name: elsewhere, peer_url: 'http://10.99.0.9:2380'}
+EOF
+# the same state dir: the stopped node2 and node3 go, the accelerator verdict stays
+rc=0
+"$CABIN" up --state "$STATE" --image "$IMAGE" --timeout 600 --user-data "$TMP/other.yaml" \
+	>"$TMP/up1.out" 2>&1 || rc=$?
+cat "$TMP/up1.out"
+((rc == 1)) || fail "cabin up of a degraded node exited $rc, expected 1"
+grep -q '^node1: cabin: degraded reason="kv: cabin.members: no member is named after this node'"'"'s host name node1" ' \
+	"$TMP/up1.out" || fail "no degraded line naming the missing member"
+grep -q 'node2: removed (left by an earlier cabin up' "$TMP/up1.out" || fail "node2 left behind"
+[[ ! -e $STATE/node3 ]] || fail "node3 left behind"
+"$CABIN" status --state "$STATE" | grep -Eq '^node1 +running ' || fail "the degraded node is not running"
+! etcdctl --endpoints "$(cat "$STATE/node1/client")" --command-timeout=3s get x >/dev/null 2>&1 ||
+	fail "a store answers on the degraded node"
+"$CABIN" down --state "$STATE" --timeout 120 >/dev/null || fail "cabin down of the degraded node"
