@@ -4,7 +4,7 @@
 # node through its forwarded port. A write through node1 is read through node2 and node3;
 # the leader is killed, the survivors accept writes again, the killed node boots again
 # from its own disk (`cabin start`) and catches up; all three agree on the leader;
-# `cabin down` is clean.
+# `cabin down` is clean, and `cabin start` brings the whole cluster back with its data.
 source tests/integration/lib.sh
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
 command -v etcdctl >/dev/null || skip "etcdctl is not installed"
@@ -148,6 +148,15 @@ for i in 1 2 3; do
 done
 "$CABIN" status --state "$STATE" | tee "$TMP/status"
 [[ $(grep -Ec '^node[123] +stopped' "$TMP/status") -eq 3 ]] || fail "status after down"
+
+note "cabin start (every stopped node): the whole cluster comes back with its data"
+"$CABIN" start --state "$STATE" --timeout 600 | tee "$TMP/start-all.out"
+[[ $(grep -Ec '^node[123]: cabin: ready ' "$TMP/start-all.out") -eq 3 ]] ||
+	fail "not every node ready after cabin start"
+wait_for 120 "a leader after the restart" has_a_leader
+[[ $(ec 3 get key-20 --print-value-only) == value-20 ]] || fail "key-20 lost over a full restart"
+[[ $(ec 1 get greeting --print-value-only) == hello-cluster ]] || fail "greeting lost over a full restart"
+"$CABIN" down --state "$STATE" --timeout 120 >/dev/null || fail "second cabin down"
 
 note "a members list without this node: degraded with the reason, still up, no store"
 cat >"$TMP/other.yaml" <<'EOF'
