@@ -25,6 +25,9 @@ static void write_hosts(const struct cabind *c)
 		log_warn("init: /etc/hosts");
 }
 
+#define KV_RETRY_FIRST_MS 1000u
+#define KV_RETRY_MAX_MS 60000u
+
 static void kv_degraded(struct cabind *c, const char *why)
 {
 	log_warnx("kv: %s", why);
@@ -32,9 +35,28 @@ static void kv_degraded(struct cabind *c, const char *why)
 		snprintf(c->degraded, sizeof(c->degraded), "kv: %s", why);
 }
 
+/* A store that would not start (a busy port, a data dir that cannot be read yet) is
+ * tried again, with backoff up to a minute. The node has said it is degraded; a later
+ * start is logged. */
+static void kv_retry(struct ev_loop *loop, void *arg)
+{
+	static unsigned delay_ms = KV_RETRY_FIRST_MS;
+	struct cabind *c = arg;
+	char err[300];
+	if (c->kv)
+		return;
+	if (kv_server_start(loop, &c->kv_opts, &c->kv, err, sizeof(err)) == 0) {
+		log_info("kv: started on a later try");
+		return;
+	}
+	delay_ms = delay_ms * 2 > KV_RETRY_MAX_MS ? KV_RETRY_MAX_MS : delay_ms * 2;
+	log_warnx("kv: %s; trying again in %u s", err, delay_ms / 1000);
+	ev_timer(loop, delay_ms, kv_retry, c);
+}
+
 /* The appliance serves the KV store as its cabin: section says, once the network is up
  * (peers and clients reach it from the first moment). A failure is the node's degraded
- * reason; the node stays up either way. */
+ * reason; the node stays up either way, and a store that fails to start is tried again. */
 static void kv_appliance_start(struct cabind *c)
 {
 	const struct cabin_config *cc = c->config && c->config->cabin.present ?
@@ -59,8 +81,10 @@ static void kv_appliance_start(struct cabind *c)
 	log_info("kv: member %s of %s (token %s), data in %s", c->kv_opts.name,
 		 c->kv_opts.initial_cluster, c->kv_opts.initial_cluster_token,
 		 c->kv_opts.data_dir);
-	if (kv_server_start(c->loop, &c->kv_opts, &c->kv, err, sizeof(err)) < 0)
+	if (kv_server_start(c->loop, &c->kv_opts, &c->kv, err, sizeof(err)) < 0) {
 		kv_degraded(c, err);
+		ev_timer(c->loop, KV_RETRY_FIRST_MS, kv_retry, c);
+	}
 }
 
 void boot_finish(struct cabind *c)

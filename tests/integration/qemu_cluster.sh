@@ -179,3 +179,20 @@ grep -q 'node2: removed (left by an earlier cabin up' "$TMP/up1.out" || fail "no
 ! etcdctl --endpoints "$(cat "$STATE/node1/client")" --command-timeout=3s get x >/dev/null 2>&1 ||
 	fail "a store answers on the degraded node"
 "$CABIN" down --state "$STATE" --timeout 120 >/dev/null || fail "cabin down of the degraded node"
+
+note "a store that fails to start (https peers, no certificates): degraded, tried again"
+cat >"$TMP/tls.yaml" <<'EOF'
+#cloud-config
+cabin:
+  members:
+    - {name: node1, peer_url: 'https://10.99.0.1:2380'}
+EOF
+rc=0
+"$CABIN" up --state "$STATE" --image "$IMAGE" --timeout 600 --user-data "$TMP/tls.yaml" \
+	>"$TMP/up2.out" 2>&1 || rc=$?
+cat "$TMP/up2.out"
+((rc == 1)) || fail "cabin up of a degraded node exited $rc, expected 1"
+grep -q '^node1: cabin: degraded reason="kv: [^"]*peer' "$TMP/up2.out" ||
+	fail "no degraded line with the store's reason"
+wait_for 60 "a second try" grep -q 'cabin: kv: .*; trying again in [0-9]* s' "$STATE/node1/serial.log"
+"$CABIN" down --state "$STATE" --timeout 120 >/dev/null || fail "cabin down of the degraded node"
