@@ -172,7 +172,7 @@ UNIT_DEPS_image := $(call san_obj,$(IMG_SRCS) $(LIB_SRCS))
 UNIT_DEPS_init  := $(call san_obj,$(filter-out init/main.c,$(INIT_SRCS)) $(NET_SRCS) $(KV_SRCS) $(LIB_SRCS) $(HTTP_SRCS) \
                      tests/unit/image/imgtest.c) $(HOSTDEP_LIBS)
 UNIT_DEPS_lib   := $(call san_obj,$(LIB_SRCS) $(HTTP_SRCS))
-UNIT_DEPS_qemu  := $(call san_obj,$(QEMU_SRCS) $(LIB_SRCS))
+UNIT_DEPS_qemu  := $(call san_obj,$(QEMU_SRCS) $(IMG_SRCS) $(LIB_SRCS))
 UNIT_DEPS_net   := $(call san_obj,$(NET_SRCS) $(LIB_SRCS))
 UNIT_DEPS_upload := $(call san_obj,$(UPLOAD_SRCS) $(CFG_SRCS) $(IMG_SRCS) $(LIB_SRCS)) \
                      $(HOSTDEPS)/libyaml.a $(HOSTDEPS)/libcjson.a

@@ -16,7 +16,8 @@ struct cabin_cmd {
 
 static const struct cabin_cmd cabin_cmds[] = {
 	{ "build", img_build_main, "write the bootable qcow2 image and its manifest" },
-	{ "up", qemu_up_main, "boot the image under QEMU and wait until it is ready" },
+	{ "up", qemu_up_main, "boot N nodes (a cluster) under QEMU and wait until ready" },
+	{ "start", qemu_start_main, "boot stopped nodes again, keeping their data" },
 	{ "status", qemu_status_main, "list local nodes and their state" },
 	{ "console", qemu_console_main, "print (or follow) a node's serial console" },
 	{ "down", qemu_down_main, "power nodes off cleanly through ACPI" },

@@ -36,6 +36,7 @@ struct cabind {
 	char hostname[65];
 	const char *source;	/* where the configuration came from */
 	char degraded[256];	/* why configuration failed; "" when it did not */
+	int config_error;	/* a configuration source had an error (not applied) */
 	struct net_state *net;	/* network.c's; NULL before network_start */
 	struct node_config *config;	/* what the configuration sources said; NULL if none */
 	enum remote_kind remote;	/* configuration to fetch once the network is up */
@@ -141,6 +142,20 @@ int mbr_grow(uint8_t sec0[512], int partno, uint64_t disk_sectors, uint32_t *old
  * disk, and mounts it at DATA_DIR; without one, mounts a tmpfs there and sets
  * c->degraded. */
 void datadisk_setup(struct cabind *c);
+
+/* kvconf.c: the KV store's options from the cabin: section (pure). */
+struct cabin_config;
+#define KV_DATA_DIR DATA_DIR "/kv"
+/* Fills o (etcd's flags) for this node from cc (NULL: no cabin: section): with members,
+ * this node is the one whose name is hostname, the initial cluster is every member, it
+ * listens for peers on 0.0.0.0 (kv.peer_port, else its peer URL's port) and for clients
+ * on kv.listen:kv.client_port, and advertises its client_url (else its peer host with
+ * the client port); without members, a cluster of one named hostname. The token is
+ * cabin.cluster (etcd's default without it); data in data_dir. Returns 1 to start the
+ * embedded store, 0 when kv.external names another etcd, or -EINVAL with err saying what
+ * (e.g. no member named after the host). */
+int kvconf_from_cabin(const struct cabin_config *cc, const char *hostname,
+		      const char *data_dir, struct kv_opts *o, char *err, size_t errlen);
 
 /* early.c: what only PID 1 does, before the loop exists. */
 /* Mounts proc, sys, devtmpfs, /run and /tmp and reopens fds 0-2 on /dev/console.

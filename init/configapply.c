@@ -84,6 +84,8 @@ void config_apply(struct cabind *c, struct node_config *cfg, struct cfg_diag *di
 	const struct cfg_msg *err = cfg_diag_first_error(diag);
 	if (err && !c->degraded[0])
 		cfg_msg_format(err, c->degraded, sizeof(c->degraded));
+	if (err)
+		c->config_error = 1;
 	apply_hostname(c, cfg);
 	note_unapplied(cfg);
 	for (size_t i = 0; i < cfg->n_files; i++) {

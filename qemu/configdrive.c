@@ -1,6 +1,7 @@
 /* The config drive `cabin up` gives each node, as OpenStack Nova builds it: a small FAT
  * filesystem labelled config-2 holding openstack/latest/meta_data.json (the node's name
- * and a fresh uuid) and, with --user-data, user_data. */
+ * and a fresh uuid) and, with --user-data or for a cluster's node, user_data and
+ * network_data.json. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -53,8 +54,8 @@ static int write_meta(const char *dir, const struct qemu_node *n, struct img_err
 	return fclose(f) == 0 ? 0 : -errno;
 }
 
-int qemu_config_drive(const struct qemu_node *n, const char *user_data, char *errbuf,
-		      size_t errlen)
+int qemu_config_drive(const struct qemu_node *n, const char *user_data,
+		      const char *network_data, char *errbuf, size_t errlen)
 {
 	struct img_err err = { "" };
 	char img[4200], tree[4200], dir[4300], mimg[4300], total[16];
@@ -80,6 +81,11 @@ int qemu_config_drive(const struct qemu_node *n, const char *user_data, char *er
 	if (rc == 0 && user_data) {
 		snprintf(dir, sizeof(dir), "%s/openstack/latest/user_data", tree);
 		char *cp[] = { "cp", (char *)user_data, dir, NULL };
+		rc = img_run(cp, NULL, -1, &err);
+	}
+	if (rc == 0 && network_data) {
+		snprintf(dir, sizeof(dir), "%s/openstack/latest/network_data.json", tree);
+		char *cp[] = { "cp", (char *)network_data, dir, NULL };
 		rc = img_run(cp, NULL, -1, &err);
 	}
 	int fd = rc == 0 ? open(img, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;

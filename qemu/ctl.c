@@ -12,8 +12,6 @@
 #include "../lib/ev.h"
 #include "qemu.h"
 
-#define MAX_NODES 16
-
 struct ctl_opts {
 	const char *state;
 	unsigned timeout_s;
@@ -24,8 +22,9 @@ static void ctl_usage(const char *cmd, FILE *out)
 {
 	if (strcmp(cmd, "down") == 0)
 		fprintf(out, "Usage: cabin down [NODE...] [--state DIR] [--timeout SECONDS]\n\n"
-			"Powers nodes off cleanly: presses the ACPI power button through QMP and\n"
-			"waits (default 60 s); only a node that does not stop in time is killed.\n"
+			"Powers nodes off cleanly: presses every node's ACPI power button through\n"
+			"QMP, then waits (default 60 s); only a node that does not stop in time is\n"
+			"killed.\n"
 			"Exits 0 when every node stopped cleanly, 1 if one had to be killed.\n");
 	else if (strcmp(cmd, "kill") == 0)
 		fprintf(out, "Usage: cabin kill [NODE...] [--state DIR]\n\n"
@@ -33,7 +32,8 @@ static void ctl_usage(const char *cmd, FILE *out)
 	else if (strcmp(cmd, "status") == 0)
 		fprintf(out, "Usage: cabin status [--state DIR]\n\n"
 			"Lists the nodes in the state directory: running or stopped, QEMU pid,\n"
-			"accelerator, and the node's ready line.\n");
+			"accelerator, the host address forwarded to the node's etcd client\n"
+			"port (for etcdctl --endpoints), and the node's ready line.\n");
 	else
 		fprintf(out, "Usage: cabin console [NODE] [-f|--follow] [--state DIR]\n\n"
 			"Prints the node's serial console log (default node1); with --follow,\n"
@@ -86,16 +86,16 @@ static int ctl_parse(const char *cmd, int argc, char **argv, struct ctl_opts *o)
 static int ctl_nodes(const char *cmd, int argc, char **argv, const struct ctl_opts *o,
 		     struct qemu_node *nodes)
 {
-	char names[MAX_NODES][32];
+	char names[QEMU_NODES_MAX][32];
 	int n = 0;
 	if (optind == argc) {
-		int found = qemu_node_list(o->state, names, MAX_NODES);
+		int found = qemu_node_list(o->state, names, QEMU_NODES_MAX);
 		for (int i = 0; i < found; i++)
 			if (qemu_node_init(&nodes[n], o->state, names[i]) == 0)
 				n++;
 		return n;
 	}
-	for (int i = optind; i < argc && n < MAX_NODES; i++) {
+	for (int i = optind; i < argc && n < QEMU_NODES_MAX; i++) {
 		if (qemu_node_init(&nodes[n], o->state, argv[i]) < 0 ||
 		    access(nodes[n].dir, F_OK) < 0) {
 			fprintf(stderr, "cabin %s: no node '%s' in %s\n", cmd, argv[i], o->state);
@@ -117,14 +117,16 @@ static int ctl_begin(const char *cmd, int argc, char **argv, struct ctl_opts *o,
 	return *n < 0 ? 1 : -1;
 }
 
-static int down_one(const struct qemu_node *n, unsigned timeout_s)
+/* Presses the node's power button; returns its QEMU pid (0 if not running), with *pressed
+ * saying whether QMP took the press. */
+static pid_t down_press(const struct qemu_node *n, unsigned timeout_s, int *pressed)
 {
 	pid_t pid = qemu_node_pid(n);
+	*pressed = 0;
 	if (!pid) {
 		printf("%s: not running\n", n->name);
 		return 0;
 	}
-	uint64_t t0 = ev_now_ms();
 	/* QMP takes one client at a time: a busy socket gets a few more tries */
 	int rc = -1;
 	for (int tries = 0; tries < 5 && rc < 0; tries++) {
@@ -138,7 +140,18 @@ static int down_one(const struct qemu_node *n, unsigned timeout_s)
 	else
 		printf("%s: power button pressed, waiting up to %u s\n", n->name, timeout_s);
 	fflush(stdout);
-	if (rc == 0 && qemu_wait_exit(pid, (int)timeout_s * 1000)) {
+	*pressed = rc == 0;
+	return pid;
+}
+
+/* Waits for a pressed node until deadline_ms (ev_now_ms); kills it if it is still up.
+ * Returns 0 if it stopped by itself, 1 if it had to be killed. */
+static int down_wait(const struct qemu_node *n, pid_t pid, int pressed, uint64_t t0,
+		     uint64_t deadline_ms)
+{
+	uint64_t now = ev_now_ms();
+	int left = deadline_ms > now ? (int)(deadline_ms - now) : 0;
+	if (pressed && qemu_wait_exit(pid, left)) {
 		uint64_t ms = ev_now_ms() - t0;
 		printf("%s: powered off cleanly in %.1f s\n", n->name, (double)ms / 1000.0);
 		return 0;
@@ -151,24 +164,32 @@ static int down_one(const struct qemu_node *n, unsigned timeout_s)
 	return 1;
 }
 
+/* Every power button is pressed first, so that the nodes shut down side by side. */
 int qemu_down_main(int argc, char **argv)
 {
 	struct ctl_opts o = { QEMU_DEFAULT_STATE, 60, 0 };
-	struct qemu_node nodes[MAX_NODES];
+	struct qemu_node nodes[QEMU_NODES_MAX];
+	pid_t pids[QEMU_NODES_MAX];
+	int pressed[QEMU_NODES_MAX];
 	int n, forced = 0, rc = ctl_begin("down", argc, argv, &o, nodes, &n);
 	if (rc >= 0)
 		return rc;
 	if (n == 0)
 		printf("no nodes in %s\n", o.state);
+	uint64_t t0 = ev_now_ms();
 	for (int i = 0; i < n; i++)
-		forced |= down_one(&nodes[i], o.timeout_s);
+		pids[i] = down_press(&nodes[i], o.timeout_s, &pressed[i]);
+	for (int i = 0; i < n; i++)
+		if (pids[i])
+			forced |= down_wait(&nodes[i], pids[i], pressed[i], t0,
+					    t0 + (uint64_t)o.timeout_s * 1000u);
 	return forced;
 }
 
 int qemu_kill_main(int argc, char **argv)
 {
 	struct ctl_opts o = { QEMU_DEFAULT_STATE, 0, 0 };
-	struct qemu_node nodes[MAX_NODES];
+	struct qemu_node nodes[QEMU_NODES_MAX];
 	int n, rc = ctl_begin("kill", argc, argv, &o, nodes, &n);
 	if (rc >= 0)
 		return rc;
@@ -186,23 +207,10 @@ int qemu_kill_main(int argc, char **argv)
 	return 0;
 }
 
-static void read_small(const struct qemu_node *n, const char *file, char *out, size_t len)
-{
-	char path[4200];
-	out[0] = '\0';
-	qemu_node_path(n, file, path, sizeof(path));
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return;
-	if (fgets(out, (int)len, f))
-		out[strcspn(out, "\n")] = '\0';
-	fclose(f);
-}
-
 int qemu_status_main(int argc, char **argv)
 {
 	struct ctl_opts o = { QEMU_DEFAULT_STATE, 0, 0 };
-	struct qemu_node nodes[MAX_NODES];
+	struct qemu_node nodes[QEMU_NODES_MAX];
 	int n, rc = ctl_begin("status", argc, argv, &o, nodes, &n);
 	if (rc >= 0)
 		return rc;
@@ -210,18 +218,21 @@ int qemu_status_main(int argc, char **argv)
 		printf("no nodes in %s\n", o.state);
 		return 0;
 	}
-	printf("%-8s %-8s %-8s %-6s %s\n", "NODE", "STATE", "PID", "ACCEL", "READY");
+	printf("%-8s %-8s %-8s %-6s %-16s %s\n", "NODE", "STATE", "PID", "ACCEL", "CLIENT",
+	       "READY");
 	for (int i = 0; i < n; i++) {
-		char accel[16], ready[1024] = "-", pidtxt[16] = "-";
+		char accel[16], client[64], ready[1024] = "-", pidtxt[16] = "-";
 		pid_t pid = qemu_node_pid(&nodes[i]);
-		read_small(&nodes[i], "accel", accel, sizeof(accel));
+		qemu_node_read(&nodes[i], "accel", accel, sizeof(accel));
+		qemu_node_read(&nodes[i], "client", client, sizeof(client));
 		if (pid) {
 			snprintf(pidtxt, sizeof(pidtxt), "%d", (int)pid);
 			if (!qemu_find_ready(&nodes[i], ready, sizeof(ready)))
 				snprintf(ready, sizeof(ready), "booting");
 		}
-		printf("%-8s %-8s %-8s %-6s %s\n", nodes[i].name, pid ? "running" : "stopped",
-		       pidtxt, accel[0] ? accel : "-", ready);
+		printf("%-8s %-8s %-8s %-6s %-16s %s\n", nodes[i].name,
+		       pid ? "running" : "stopped", pidtxt, accel[0] ? accel : "-",
+		       client[0] ? client : "-", ready);
 	}
 	return 0;
 }

@@ -77,6 +77,20 @@ int qemu_node_list(const char *state, char names[][32], int max)
 	return n;
 }
 
+void qemu_node_read(const struct qemu_node *node, const char *file, char *out, size_t len)
+{
+	char path[4200];
+	out[0] = '\0';
+	if (qemu_node_path(node, file, path, sizeof(path)) < 0)
+		return;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(out, (int)len, f))
+		out[strcspn(out, "\n")] = '\0';
+	fclose(f);
+}
+
 int qemu_wait_exit(pid_t pid, int timeout_ms)
 {
 	for (int t = 0; t < timeout_ms; t += 50) {

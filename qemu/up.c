@@ -12,12 +12,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../image/build.h"
 #include "../lib/fsutil.h"
 #include "qemu.h"
 
 struct up_opts {
 	int nodes;
-	const char *image, *state, *accel, *user_data, *config_drive, *network;
+	const char *image, *state, *accel, *user_data, *config_drive, *network, *cluster;
+	unsigned port_base;
+	int port_fixed;		/* --client-port-base given: a busy port is an error */
 	unsigned memory_mb;
 	unsigned timeout_s;
 	int no_config_drive;
@@ -31,19 +34,37 @@ static void up_usage(FILE *out)
 		"Usage: cabin up [-n N] [--image FILE] [--state DIR] [--memory MB]\n"
 		"                [--accel auto|kvm|tcg] [--network user[,OPTS]|isolated]\n"
 		"                [--user-data FILE | --config-drive FILE | --no-config-drive]\n"
+		"                [--cluster NAME] [--client-port-base PORT]\n"
 		"                [--qemu-arg ARG]... [--timeout SECONDS]\n"
 		"\n"
-		"Boots the appliance under QEMU in the background and waits for each node's\n"
-		"ready line, which it prints (exit status 1 if a node comes up degraded).\n"
-		"Each node gets a fresh copy of the image, a serial log and a QMP socket in\n"
-		"STATE/nodeN/, and a config drive (config-2, as OpenStack makes it) naming\n"
-		"the node and carrying the user data.\n"
+		"Boots the appliance under QEMU in the background, all nodes at once, and\n"
+		"waits for each node's ready line, which it prints (exit status 1 if a node\n"
+		"comes up degraded). Each node gets a fresh copy of the image, a serial log\n"
+		"and a QMP socket in STATE/nodeN/, and a config drive (config-2, as OpenStack\n"
+		"makes it) naming the node and carrying the user data. Node K's etcd client\n"
+		"port (2379) is forwarded from 127.0.0.1 on the host (with user networking);\n"
+		"the endpoints are printed at the end, ready for etcdctl.\n"
 		"\n"
-		"  -n, --nodes N        number of nodes (default 1; clusters come later)\n"
+		"With -n 2 or more the nodes form one KV cluster: each gets a second NIC on a\n"
+		"private Ethernet segment shared by the cluster's VMs (a QEMU multicast socket\n"
+		"on the host's loopback; no root needed) with the static address 10.99.0.K/24\n"
+		"(network_data.json), and user data whose cabin: section names every member\n"
+		"(nodeK, peer http://10.99.0.K:2380, client http://10.99.0.K:2379).\n"
+		"\n"
+		"  -n, --nodes N        number of nodes, 1-9 (default 1)\n"
 		"  --image FILE         qcow2 to boot (default %s)\n"
 		"  --state DIR          state directory (default %s)\n"
 		"  --memory MB          guest memory (default 256)\n"
-		"  --user-data FILE     cloud-init user data for the nodes' config drive\n"
+		"  --user-data FILE     cloud-init user data for the nodes' config drive; with\n"
+		"                       -n 2 or more it must be #cloud-config and is sent as\n"
+		"                       the first part of a MIME multipart whose second part\n"
+		"                       is the cluster's (hostname, cabin.cluster, members:\n"
+		"                       these win; do not give members in FILE)\n"
+		"  --cluster NAME       the cluster's name, also its KV initial-cluster-token\n"
+		"                       (default cabin-local; -n 2 or more)\n"
+		"  --client-port-base PORT  node K's client port on the host is PORT+K\n"
+		"                       (default %d, and any free port where that one is\n"
+		"                       taken; given, a taken port is an error)\n"
 		"  --config-drive FILE  attach this image (an OpenStack config drive or a NoCloud\n"
 		"                       seed) instead of writing one: an iso9660 image as a\n"
 		"                       CD-ROM, as OpenStack does, anything else as a disk\n"
@@ -61,7 +82,7 @@ static void up_usage(FILE *out)
 		"                       a second NIC or -smbios type=1,serial=ds=nocloud;s=URL\n"
 		"  --timeout SECONDS    how long to wait for the ready line (default 300)\n"
 		"  -h, --help           this help\n",
-		QEMU_DEFAULT_IMAGE, QEMU_DEFAULT_STATE, QEMU_KVM_PROBE_S);
+		QEMU_DEFAULT_IMAGE, QEMU_DEFAULT_STATE, QEMU_CLIENT_PORT_BASE, QEMU_KVM_PROBE_S);
 }
 
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
@@ -89,6 +110,8 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 		{ "network", required_argument, NULL, 'N' },
 		{ "no-config-drive", no_argument, NULL, 'C' },
 		{ "qemu-arg", required_argument, NULL, 'q' },
+		{ "cluster", required_argument, NULL, 'k' },
+		{ "client-port-base", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -124,6 +147,24 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 			o->extra[o->n_extra++] = optarg;
 			break;
 		case 's': o->state = optarg; break;
+		case 'k':
+			if (!optarg[0] || strlen(optarg) > 63 ||
+			    strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					   "0123456789._-") != strlen(optarg)) {
+				fprintf(stderr, "cabin up: --cluster %s: expected 1-63 of "
+						"[A-Za-z0-9._-]\n", optarg);
+				return 2;
+			}
+			o->cluster = optarg;
+			break;
+		case 'p':
+			if (parse_uint(optarg, 1024, 65535 - 9, &o->port_base) < 0) {
+				fprintf(stderr, "cabin up: --client-port-base %s: expected 1024-%d\n",
+					optarg, 65535 - 9);
+				return 2;
+			}
+			o->port_fixed = 1;
+			break;
 		case 'a':
 			if (strcmp(optarg, "auto") && strcmp(optarg, "kvm") && strcmp(optarg, "tcg")) {
 				fprintf(stderr, "cabin up: --accel %s: expected auto, kvm or tcg\n",
@@ -156,6 +197,12 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
 	if (!!o->user_data + !!o->config_drive + o->no_config_drive > 1) {
 		fprintf(stderr, "cabin up: --user-data, --config-drive and --no-config-drive "
 			"exclude each other\n");
+		return 2;
+	}
+	if (o->nodes > 1 && (o->config_drive || o->no_config_drive)) {
+		fprintf(stderr, "cabin up: -n %d: a cluster's nodes each need a config drive of "
+				"their own; --config-drive and --no-config-drive are for -n 1\n",
+			o->nodes);
 		return 2;
 	}
 	return -1;
@@ -207,11 +254,26 @@ static int is_iso(const char *path)
 	return n == 5 && memcmp(magic, "CD001", 5) == 0;
 }
 
+/* The first NIC: QEMU user networking (its DHCP server; the node's client port forwarded
+ * from the host) or a link of its own. */
+static void netdev_arg(const struct up_opts *o, unsigned port, char *out, size_t len)
+{
+	if (strcmp(o->network, "isolated") == 0) {
+		snprintf(out, len, "hubport,id=net0,hubid=0");
+		return;
+	}
+	snprintf(out, len, "user,id=net0%s%s,hostfwd=tcp:127.0.0.1:%u-:2379",
+		 strncmp(o->network, "user,", 5) ? "" : ",", strncmp(o->network, "user,", 5) ?
+		 "" : o->network + 5, port);
+}
+
 /* Starts QEMU daemonized; returns 0 once it has forked into the background. */
-static int node_spawn(const struct qemu_node *n, const struct up_opts *o, const char *accel)
+static int node_spawn(const struct qemu_node *n, const struct up_opts *o, const char *accel,
+		      int k, unsigned port)
 {
 	char disk[4200], serial[4200], qmp[4200], pid[4200], drive[4300], ser[4300],
-		qmparg[4300], machine[64], mem[16], cfg[4200], cfgdrive[4300];
+		qmparg[4300], machine[64], mem[16], cfg[4200], cfgdrive[4300], seg[64],
+		segdev[128], segnic[128], netdev[1024];
 	qemu_node_path(n, "disk.qcow2", disk, sizeof(disk));
 	qemu_node_path(n, "serial.log", serial, sizeof(serial));
 	qemu_node_path(n, "qmp.sock", qmp, sizeof(qmp));
@@ -228,10 +290,7 @@ static int node_spawn(const struct qemu_node *n, const struct up_opts *o, const 
 	snprintf(mem, sizeof(mem), "%u", o->memory_mb);
 	unlink(qmp);
 	unlink(serial);
-	char netdev[1024];
-	snprintf(netdev, sizeof(netdev), "%s%s", strcmp(o->network, "isolated") ?
-		 "user,id=net0" : "hubport,id=net0,hubid=0",
-		 strncmp(o->network, "user,", 5) ? "" : o->network + 4);
+	netdev_arg(o, port, netdev, sizeof(netdev));
 	const char *argv[64 + QEMU_EXTRA_MAX] = {
 		"qemu-system-x86_64", "-name", n->name, "-machine", machine, "-m", mem,
 		"-nodefaults", "-no-user-config", "-display", "none", "-serial", ser,
@@ -249,80 +308,39 @@ static int node_spawn(const struct qemu_node *n, const struct up_opts *o, const 
 		argv[argc++] = "-device";
 		argv[argc++] = cd ? "ide-cd,drive=cfg0" : "virtio-blk-pci,drive=cfg0";
 	}
+	if (o->nodes > 1) {
+		qemu_segment(o->state, seg, sizeof(seg));
+		snprintf(segdev, sizeof(segdev), "socket,id=net1,mcast=%s,localaddr=127.0.0.1",
+			 seg);
+		snprintf(segnic, sizeof(segnic), "virtio-net-pci,netdev=net1,mac="
+			 QEMU_SEGMENT_MAC "%02x", k);
+		argv[argc++] = "-netdev";
+		argv[argc++] = segdev;
+		argv[argc++] = "-device";
+		argv[argc++] = segnic;
+	}
 	for (int i = 0; i < o->n_extra; i++)
 		argv[argc++] = o->extra[i];
 	argv[argc] = NULL;
-	pid_t child = fork();
-	if (child < 0)
-		return -errno;
-	if (child == 0) {
-		execvp(argv[0], (char *const *)argv);
-		fprintf(stderr, "cabin up: cannot run qemu-system-x86_64: %s\n",
-			strerror(errno));
-		_exit(127);
-	}
-	int status;
-	if (waitpid(child, &status, 0) < 0)
-		return -errno;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD;
+	return qemu_spawn(n, argv);
 }
 
-static void print_log_tail(const struct qemu_node *n)
-{
-	char path[4200], line[1024];
-	qemu_node_path(n, "serial.log", path, sizeof(path));
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return;
-	char lines[15][1024];
-	int count = 0;
-	while (fgets(line, sizeof(line), f))
-		snprintf(lines[count++ % 15], sizeof(lines[0]), "%s", line);
-	fclose(f);
-	int first = count > 15 ? count - 15 : 0;
-	fprintf(stderr, "--- last lines of %s ---\n", path);
-	for (int i = first; i < count; i++)
-		fputs(lines[i % 15], stderr);
-}
-
-static int node_wait_ready(const struct qemu_node *n, unsigned timeout_s)
-{
-	char line[1024];
-	for (unsigned t = 0; t < timeout_s * 10u; t++) {
-		if (qemu_find_ready(n, line, sizeof(line))) {
-			printf("%s: %s\n", n->name, line);
-			if (strstr(line, "cabin: ready "))
-				return 0;
-			fprintf(stderr, "cabin up: %s is up but degraded (cabin console %s)\n",
-				n->name, n->name);
-			return 1;
-		}
-		if (!qemu_node_pid(n)) {
-			fprintf(stderr, "cabin up: %s: QEMU exited before the node was ready\n",
-				n->name);
-			print_log_tail(n);
-			return 1;
-		}
-		poll(NULL, 0, 100);
-	}
-	fprintf(stderr, "cabin up: %s: no ready line after %u s; it is still running "
-			"(cabin console %s, cabin down)\n", n->name, timeout_s, n->name);
-	print_log_tail(n);
-	return 1;
-}
-
-static void write_accel(const struct qemu_node *n, const char *accel)
+static void write_small(const struct qemu_node *n, const char *file, const char *text)
 {
 	char path[4200];
-	qemu_node_path(n, "accel", path, sizeof(path));
+	qemu_node_path(n, file, path, sizeof(path));
+	if (!text[0]) {
+		unlink(path);
+		return;
+	}
 	FILE *f = fopen(path, "we");
 	if (f) {
-		fprintf(f, "%s\n", accel);
+		fprintf(f, "%s\n", text);
 		fclose(f);
 	}
 }
 
-static int node_prepare(const struct up_opts *o, const struct qemu_node *n)
+static int node_prepare(const struct up_opts *o, const struct qemu_node *n, int k)
 {
 	char disk[4200], why[512];
 	int rc = fs_mkdirs(n->dir, 1);
@@ -344,19 +362,41 @@ static int node_prepare(const struct up_opts *o, const struct qemu_node *n)
 				o->config_drive, strerror(-rc));
 		return rc;
 	}
-	if ((rc = qemu_config_drive(n, o->user_data, why, sizeof(why))) < 0)
+	if (o->nodes == 1)
+		rc = qemu_config_drive(n, o->user_data, NULL, why, sizeof(why));
+	else {
+		char ud[4200], nd[4200];
+		qemu_node_path(n, "user-data", ud, sizeof(ud));
+		qemu_node_path(n, "network_data.json", nd, sizeof(nd));
+		rc = qemu_cluster_files(n, k, o->nodes, o->cluster, o->user_data, why,
+					sizeof(why));
+		if (rc == 0)
+			rc = qemu_config_drive(n, ud, nd, why, sizeof(why));
+	}
+	if (rc < 0)
 		fprintf(stderr, "cabin up: %s: %s\n", n->name, why);
 	return rc;
 }
 
-static int node_start(const struct up_opts *o, const struct qemu_node *n, const char *accel)
+static int node_start(const struct up_opts *o, const struct qemu_node *n, int k,
+		      const char *accel)
 {
-	if (node_prepare(o, n) < 0)
+	char why[300], client[64] = "";
+	unsigned port = 0;
+	if (node_prepare(o, n, k) < 0)
 		return -1;
-	write_accel(n, accel);
+	if (strcmp(o->network, "isolated") != 0) {
+		if (qemu_pick_port(o->port_base, k, o->port_fixed, &port, why, sizeof(why)) < 0) {
+			fprintf(stderr, "cabin up: %s: %s\n", n->name, why);
+			return -1;
+		}
+		snprintf(client, sizeof(client), "127.0.0.1:%u", port);
+	}
+	write_small(n, "accel", accel);
+	write_small(n, "client", client);
 	printf("%s: booting %s (%s, %u MiB)\n", n->name, o->image, accel, o->memory_mb);
 	fflush(stdout);
-	if (node_spawn(n, o, accel) < 0) {
+	if (node_spawn(n, o, accel, k, port) < 0) {
 		fprintf(stderr, "cabin up: %s: QEMU failed to start\n", n->name);
 		return -1;
 	}
@@ -365,12 +405,13 @@ static int node_start(const struct up_opts *o, const struct qemu_node *n, const 
 
 /* Boots under KVM; if cabind says nothing in time, restarts the node under TCG. Returns
  * the accelerator the node ends up with, or NULL if QEMU would not start. */
-static const char *node_start_probing(const struct up_opts *o, const struct qemu_node *n)
+static const char *node_start_probing(const struct up_opts *o, const struct qemu_node *n,
+				      int k)
 {
-	if (node_start(o, n, "kvm") < 0) {
+	if (node_start(o, n, k, "kvm") < 0) {
 		printf("%s: QEMU does not start under KVM; using TCG instead\n", n->name);
 		qemu_remember_accel(o->state, "tcg");
-		return node_start(o, n, "tcg") < 0 ? NULL : "tcg";
+		return node_start(o, n, k, "tcg") < 0 ? NULL : "tcg";
 	}
 	for (int t = 0; t < QEMU_KVM_PROBE_S * 10; t++) {
 		if (qemu_log_has(n, "cabin: ")) {
@@ -390,46 +431,80 @@ static const char *node_start_probing(const struct up_opts *o, const struct qemu
 		qemu_node_forget(n);
 	}
 	qemu_remember_accel(o->state, "tcg");
-	return node_start(o, n, "tcg") < 0 ? NULL : "tcg";
+	return node_start(o, n, k, "tcg") < 0 ? NULL : "tcg";
 }
 
-static int node_up(const struct up_opts *o, int i)
+/* Starts node k; with accel "probe" (the first node), finds out whether KVM works. */
+static int node_up(const struct up_opts *o, const struct qemu_node *n, int k)
 {
-	struct qemu_node n;
-	char name[32];
-	snprintf(name, sizeof(name), "node%d", i);
-	if (qemu_node_init(&n, o->state, name) < 0) {
-		fprintf(stderr, "cabin up: state dir path too long: %s\n", o->state);
-		return 1;
-	}
-	pid_t running = qemu_node_pid(&n);
-	if (running) {
-		fprintf(stderr, "cabin up: %s is already running (pid %d); run 'cabin down' "
-				"first\n", n.name, (int)running);
-		return 1;
-	}
 	const char *accel = qemu_pick_accel(o->accel, o->state);
-	if (strcmp(accel, "probe") == 0) {
-		if (!node_start_probing(o, &n))
-			return 1;
-	} else if (node_start(o, &n, accel) < 0) {
-		return 1;
+	if (strcmp(accel, "probe") == 0)
+		return node_start_probing(o, n, k) ? 0 : -1;
+	return node_start(o, n, k, accel);
+}
+
+/* What to give etcdctl: every node's forwarded client port. */
+static void print_endpoints(const struct qemu_node *nodes, int n)
+{
+	char client[64], all[QEMU_NODES_MAX * 24] = "";
+	size_t len = 0;
+	for (int i = 0; i < n; i++) {
+		qemu_node_read(&nodes[i], "client", client, sizeof(client));
+		if (!client[0])
+			return;	/* no user networking: nothing forwarded */
+		if (n > 1)
+			printf("%s: etcd client endpoint %s (" QEMU_SEGMENT_NET "%d:2379 on the "
+			       "cluster segment)\n", nodes[i].name, client, i + 1);
+		else
+			printf("%s: etcd client endpoint %s\n", nodes[i].name, client);
+		len += (size_t)snprintf(all + len, sizeof(all) - len, "%s%s", i ? "," : "", client);
 	}
-	return node_wait_ready(&n, o->timeout_s);
+	printf("export ETCDCTL_ENDPOINTS=%s\n", all);
+}
+
+/* Nodes of an earlier, larger cluster in the same state dir would join the new one's
+ * segment with a stale disk: any running node stops cabin up, the stopped ones beyond N
+ * are removed. Returns 0, or 1 when a node is running. */
+static int clear_state(const struct up_opts *o)
+{
+	char names[QEMU_NODES_MAX][32];
+	int found = qemu_node_list(o->state, names, QEMU_NODES_MAX);
+	for (int i = 0; i < found; i++) {
+		struct qemu_node n;
+		if (qemu_node_init(&n, o->state, names[i]) < 0)
+			continue;
+		pid_t running = qemu_node_pid(&n);
+		if (running) {
+			fprintf(stderr, "cabin up: %s is already running (pid %d); run 'cabin "
+					"down' first\n", n.name, (int)running);
+			return 1;
+		}
+	}
+	for (int i = 0; i < found; i++) {
+		char *end;
+		long k = strtol(names[i] + 4, &end, 10);
+		if (*end || end == names[i] + 4 || (k >= 1 && k <= o->nodes))
+			continue;
+		struct qemu_node n;
+		struct img_err err = { "" };
+		if (qemu_node_init(&n, o->state, names[i]) < 0)
+			continue;
+		char *rm[] = { "rm", "-rf", n.dir, NULL };
+		if (img_run(rm, NULL, -1, &err) == 0)
+			printf("%s: removed (left by an earlier cabin up in %s)\n", n.name, o->state);
+	}
+	return 0;
 }
 
 int qemu_up_main(int argc, char **argv)
 {
 	struct up_opts o = { .nodes = 1, .image = QEMU_DEFAULT_IMAGE, .state = QEMU_DEFAULT_STATE,
-			     .accel = "auto", .memory_mb = 256, .timeout_s = 300, .network = "user" };
+			     .accel = "auto", .memory_mb = 256, .timeout_s = 300, .network = "user",
+			     .cluster = "cabin-local", .port_base = QEMU_CLIENT_PORT_BASE };
+	struct qemu_node nodes[QEMU_NODES_MAX];
 	int rc = up_parse(argc, argv, &o);
 	if (rc >= 0)
 		return rc;
-	if (o.nodes > 1) {
-		fprintf(stderr, "cabin up: -n %d: only single-node clusters (-n 1) are "
-				"supported so far\n", o.nodes);
-		return 2;
-	}
 	struct stat st;
 	if (stat(o.image, &st) < 0) {
 		fprintf(stderr, "cabin up: image %s: %s (build it with 'make')\n", o.image,
@@ -444,8 +519,22 @@ int qemu_up_main(int argc, char **argv)
 		fprintf(stderr, "cabin up: state dir %s: %s\n", o.state, strerror(-rc));
 		return 1;
 	}
-	for (int i = 1; i <= o.nodes; i++)
-		if (node_up(&o, i) != 0)
+	for (int i = 0; i < o.nodes; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "node%d", i + 1);
+		if (qemu_node_init(&nodes[i], o.state, name) < 0) {
+			fprintf(stderr, "cabin up: state dir path too long: %s\n", o.state);
 			return 1;
+		}
+	}
+	if (clear_state(&o) != 0)
+		return 1;
+	/* every node boots at once; only then is there any waiting */
+	for (int i = 0; i < o.nodes; i++)
+		if (node_up(&o, &nodes[i], i + 1) < 0)
+			return 1;
+	if (qemu_wait_ready(nodes, o.nodes, o.timeout_s, "up") != 0)
+		return 1;
+	print_endpoints(nodes, o.nodes);
 	return 0;
 }

@@ -33,7 +33,15 @@ expect_fail 2 "more than 32 --qemu-arg" "$CABIN" up $(printf -- "--qemu-arg x %.
 expect_fail 1 "user data $TMP/none.yaml: No such file" "$CABIN" up --state "$TMP/st" --user-data "$TMP/none.yaml"
 expect_fail 2 "--timeout -1: expected 1-86400 seconds" "$CABIN" down --timeout -1
 expect_fail 2 "--timeout 99999999999: expected" "$CABIN" down --timeout 99999999999
-for cmd in build up down kill status console; do
+expect_fail 2 "-n 3: a cluster's nodes each need a config drive of their own" "$CABIN" up -n 3 --config-drive y
+expect_fail 2 "--cluster a/b: expected 1-63 of \\[A-Za-z0-9._-\\]" "$CABIN" up -n 3 --cluster a/b
+expect_fail 2 "--client-port-base 80: expected 1024-65526" "$CABIN" up --client-port-base 80
+expect_fail 2 "--timeout 0: expected 1-86400 seconds" "$CABIN" start --timeout 0
+expect_fail 1 "cabin start: no node 'node5' in $TMP/st" "$CABIN" start --state "$TMP/st" node5
+printf '#!/bin/sh\necho hi\n' >"$TMP/script.sh"
+expect_fail 1 "user data $TMP/script.sh: a cluster's nodes get it merged with their cabin: section, so it must be #cloud-config" \
+	"$CABIN" up -n 2 --state "$TMP/st2" --user-data "$TMP/script.sh"
+for cmd in build up start down kill status console; do
 	"$CABIN" "$cmd" --help | grep -q "^Usage: cabin $cmd" || fail "cabin $cmd --help"
 done
 "$CABIN" --help | grep -q '^Usage: cabin COMMAND' || fail "cabin --help"

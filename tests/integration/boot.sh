@@ -20,7 +20,7 @@ expect_fail 1 "already running" "$CABIN" up --state "$STATE" --image "$IMAGE"
 
 note "cabin status"
 "$CABIN" status --state "$STATE" | tee "$TMP/status"
-grep -Eq '^node1 +running +[0-9]+ +(kvm|tcg) +cabin: ready ' "$TMP/status" ||
+grep -Eq '^node1 +running +[0-9]+ +(kvm|tcg) +127\.0\.0\.1:[0-9]+ +cabin: ready ' "$TMP/status" ||
 	fail "status does not show node1 running and ready"
 
 note "cabin console"
