@@ -114,6 +114,16 @@ int node_open(struct ev_loop *loop, const char *dir, const struct node_opts *o,
 		return rc;
 	}
 	rc = start_core(n, o, &b, err, errlen);
+	if (!rc && b.fresh) {
+		log_info("kv: raft: %s: a new log", dir);
+	} else if (!rc) {
+		struct raft_status st;
+		raft_status(n->r, &st);
+		log_info("kv: raft: %s: term %llu, entries %llu to %llu, committed %llu, snapshot "
+			 "at %llu", dir, (unsigned long long)st.term,
+			 (unsigned long long)st.first_index, (unsigned long long)st.last_index,
+			 (unsigned long long)st.commit, (unsigned long long)st.snap.index);
+	}
 	rlog_boot_free(&b);
 	if (rc < 0) {
 		node_close(n);
