@@ -212,13 +212,18 @@ ks_appcred() {
 	os_body | os_json "(j['application_credential']['id'] + ' ' +
 		j['application_credential']['secret'])"
 }
-# ks_endpoints SERVICE_ID URL INTERFACE...: catalog endpoints in RegionOne.
+# ks_region ID: creates region ID (RegionOne exists from the bootstrap).
+ks_region() { ks_api POST /regions '{"region":{"id":"'"$1"'"}}' >/dev/null; }
+# ks_endpoints SERVICE_ID REGION URL INTERFACE...: catalog endpoints (public, internal or
+# admin) of the service in REGION, all with URL. E.g. a decoy image endpoint for a test of
+# region or interface selection: ks_region RegionTwo; ks_endpoints "$GLANCE_SERVICE_ID"
+# RegionTwo http://127.0.0.1:9/ public.
 ks_endpoints() {
-	local sid=$1 url=$2 itf
-	shift 2
+	local sid=$1 region=$2 url=$3 itf
+	shift 3
 	for itf; do
 		ks_api POST /endpoints '{"endpoint":{"service_id":"'"$sid"'","interface":"'"$itf"'",
-			"url":"'"$url"'","region_id":"'"$KS_REGION"'"}}' >/dev/null
+			"url":"'"$url"'","region_id":"'"$region"'"}}' >/dev/null
 	done
 }
 
@@ -379,20 +384,20 @@ glance_spawn() {
 # glance_spawn unless done): creates the service user "glance" (admin on project "service")
 # and the catalog's image service with public and internal endpoints in RegionOne; returns
 # once /healthcheck answers and an image list as admin succeeds (which proves glance's own
-# credentials too). Sets GLANCE_URL (unversioned, as in the catalog), GLANCE_PORT, GLANCE_PID.
+# credentials too). Sets GLANCE_URL (unversioned, as in the catalog), GLANCE_PORT, GLANCE_PID
+# and GLANCE_SERVICE_ID (the catalog's service).
 glance_start() {
-	local sid
 	[[ -n ${KS_ADMIN_TOKEN:-} ]] || fail "glance_start: keystone_start first"
 	[[ -n ${GLANCE_PID:-} ]] || glance_spawn
 	ks_user glance "$GLANCE_SERVICE_PASSWORD" service admin >/dev/null
-	sid=$(ks_api POST /services '{"service":{"type":"image","name":"glance"}}' |
+	GLANCE_SERVICE_ID=$(ks_api POST /services '{"service":{"type":"image","name":"glance"}}' |
 		os_json "j['service']['id']")
-	ks_endpoints "$sid" "$GLANCE_URL" public internal
+	ks_endpoints "$GLANCE_SERVICE_ID" "$KS_REGION" "$GLANCE_URL" public internal
 	wait_for 60 "glance-api on $GLANCE_URL" os_alive "$GLANCE_PID" glance-api \
 		"$GLANCE_URL/healthcheck"
 	glance_api GET /v2/images
 	os_expect 200 "glance GET /v2/images as admin"
-	export GLANCE_URL
+	export GLANCE_URL GLANCE_SERVICE_ID
 }
 # openstack_start: keystone_start and glance_start, glance's database and start-up
 # overlapping keystone's (~7 s instead of ~10 s on 2 cores).

@@ -71,7 +71,13 @@ cmp "$TMP/small.qcow2" "$TMP/back.qcow2" || fail "downloaded image differs"
 note "glance: create, PUT /file, active, sha512, download"
 
 # the reference client (python3-openstackclient, a dependency of both packages) reads the
-# clouds.yaml/secure.yaml and OS_* variables the helpers write, and finds glance in the catalog
+# clouds.yaml/secure.yaml and OS_* variables the helpers write, and finds glance in the
+# catalog past a decoy endpoint of another region (port 9, discard: nothing listens)
+ks_region RegionTwo
+ks_endpoints "$GLANCE_SERVICE_ID" RegionTwo http://127.0.0.1:9 public internal
+n=$(ks_token alice alice-pw demo >/dev/null && os_body | os_json "len([e for s in
+	j['token']['catalog'] if s['type'] == 'image' for e in s['endpoints']])")
+[[ $n == 4 ]] || fail "catalog has $n image endpoints, expected 4"
 os_clouds_yaml "$TMP/cfg" demo password alice alice-pw demo
 os_clouds_yaml "$TMP/cfg" demo-app appcred "$ac_id" "$ac_secret"
 got=$(os_env_cloud "$TMP/cfg" demo && HOME=$TMP/home openstack image show smoke -f value -c id)
