@@ -1,8 +1,8 @@
 # The real Debian keystone (22) and glance-api (25) on loopback, for the tests of `cabin
 # upload` (sourced after lib.sh). All state (sqlite databases, fernet and credential keys,
 # image and staging stores, logs) lives under $TMP/openstack; the servers are children of the
-# test, killed by CLEANUP. Each server gets its own config file there; the only file read
-# from /etc is glance's paste pipeline definition, /etc/glance/glance-api-paste.ini.
+# test, killed by CLEANUP. Each server gets its own config files there: nothing is read from
+# /etc/keystone or /etc/glance (which only the services' users may read anyway).
 #
 # Inputs, set before the start: GLANCE_SIZE_CAP (bytes; glance's [DEFAULT] image_size_cap),
 # GLANCE_POLICY (YAML for glance's policy file; empty: the built-in defaults).
@@ -322,7 +322,7 @@ glance_conf() {
 	local d=$OPENSTACK_DIR/glance
 	mkdir -p "$d/policy.d" "$d/images" "$d/staging" "$d/tasks" "$d/lock"
 	printf '%s\n' "$GLANCE_POLICY" >"$d/policy.yaml"
-	# the paste pipelines are the package's; flavor "keystone" picks glance-api-keystone
+	glance_paste >"$d/glance-api-paste.ini"
 	cat >"$d/glance-api.conf" <<-EOF
 		[DEFAULT]
 		bind_host = 127.0.0.1
@@ -344,7 +344,7 @@ glance_conf() {
 		connection = sqlite:///$d/glance.db
 		[paste_deploy]
 		flavor = keystone
-		config_file = /etc/glance/glance-api-paste.ini
+		config_file = $d/glance-api-paste.ini
 		[keystone_authtoken]
 		www_authenticate_uri = $KS_URL
 		auth_url = $KS_URL
@@ -360,6 +360,33 @@ glance_conf() {
 		policy_dirs = $d/policy.d
 		[oslo_concurrency]
 		lock_path = $d/lock
+	EOF
+}
+# glance_paste: glance-api's WSGI pipeline (PasteDeploy), for [paste_deploy] flavor
+# "keystone": the app "glance-api" + "-keystone". /healthcheck and the version documents
+# (GET /, /versions) answer before authtoken; authtoken only marks a request as confirmed
+# or not (delay_auth_decision) and glance's context filter answers 401 for the latter.
+glance_paste() {
+	cat <<-EOF
+		[pipeline:glance-api-keystone]
+		pipeline = healthcheck versionnegotiation authtoken context rootapp
+		[composite:rootapp]
+		paste.composite_factory = glance.api:root_app_factory
+		/: apiversions
+		/v2: apiv2app
+		[app:apiversions]
+		paste.app_factory = glance.api.versions:create_resource
+		[app:apiv2app]
+		paste.app_factory = glance.api.v2.router:API.factory
+		[filter:healthcheck]
+		paste.filter_factory = oslo_middleware:Healthcheck.factory
+		[filter:versionnegotiation]
+		paste.filter_factory = glance.api.middleware.version_negotiation:VersionNegotiationFilter.factory
+		[filter:authtoken]
+		paste.filter_factory = keystonemiddleware.auth_token:filter_factory
+		delay_auth_decision = true
+		[filter:context]
+		paste.filter_factory = glance.api.middleware.context:ContextMiddleware.factory
 	EOF
 }
 # glance_spawn: picks GLANCE_PORT (unless set), then in the background writes the config,

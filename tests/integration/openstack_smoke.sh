@@ -11,6 +11,14 @@ GLANCE_SIZE_CAP=$((1024 * 1024))
 openstack_start
 note "keystone and glance up in $SECONDS s"
 
+# glance: the version document needs no token, the API does
+os_http GET "$GLANCE_URL/"
+os_expect 300 "glance version document"
+os_http GET "$GLANCE_URL/v2/images"
+os_expect 401 "glance without a token"
+[[ $(os_header WWW-Authenticate) == "Keystone uri=\"$KS_URL\"" ]] ||
+	fail "glance's 401 WWW-Authenticate: $(os_header WWW-Authenticate)"
+
 # ---- keystone ----------------------------------------------------------------------------
 ks_auth admin "$KS_ADMIN_PASSWORD" admin
 os_expect 201 "password token"
