@@ -5,9 +5,17 @@
 # /etc/keystone or /etc/glance (which only the services' users may read anyway).
 #
 # Inputs, set before the start: GLANCE_SIZE_CAP (bytes; glance's [DEFAULT] image_size_cap),
-# GLANCE_POLICY (YAML for glance's policy file; empty: the built-in defaults).
+# GLANCE_POLICY (YAML for glance's policy file; empty: the built-in defaults, under which
+# publicize_image is "role:admin", so admin may publish and a member gets 403; e.g.
+# GLANCE_POLICY='"publicize_image": "role:member"' lets members publish).
 # Exported: KS_URL, KS_ADMIN_PASSWORD, KS_ADMIN_TOKEN, GLANCE_URL. After every os_http:
 # HTTP_CODE, the body in $OPENSTACK_DIR/http.body (os_body), the headers (os_header).
+#
+# Use: openstack_start (or keystone_start, then glance_start); ks_user NAME PASSWORD
+# PROJECT for a member of another project, ks_appcred for an application credential;
+# os_env_password, os_env_appcred or os_clouds_yaml + os_env_cloud for the client under
+# test; glance_images, glance_image_show, glance_image_field, glance_wait_status to check.
+# Keystone is served by wsgiref: HTTP/1.0, one request at a time, a connection per request.
 
 OPENSTACK_DIR=$TMP/openstack
 KS_REGION=RegionOne
