@@ -14,7 +14,7 @@ static void fail(struct upl_session *s, const char *what, const struct upl_resp 
 	char why[300];
 
 	if (r->code) {
-		snprintf(s->err, sizeof(s->err), "%s: %s", what, r->error);
+		snprintf(s->err, sizeof(s->err), "%s at %s: %s", what, s->base, r->error);
 		return;
 	}
 	upl_error_text(r->body, r->len, why, sizeof(why));

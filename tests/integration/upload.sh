@@ -1,7 +1,8 @@
 # `cabin upload` against the real Debian keystone and glance-api on loopback
 # (tests/integration/openstack.sh): the built image with password auth from OS_* (active,
 # the properties, the manifest's version and sha256, downloaded back byte for byte); the
-# interoperable import with an application credential from clouds.yaml + secure.yaml;
+# interoperable import with an application credential from clouds.yaml + secure.yaml, and
+# when the cloud refuses PUT /file; the region choosing the endpoint; OS_TOKEN;
 # --property, --name, --visibility; an existing name refused, then --replace; and the
 # faults, each a one-line error and exit 1 with nothing left in the cloud: a wrong
 # password, a revoked token, no image endpoint for the region, a size over the cloud's cap
@@ -123,6 +124,30 @@ os_env_cloud "$TMP/cfg" pw
 OS_CLOUD=nope up "$TMP/s1.qcow2"
 [[ $RC == 1 ]] && grep -q "no cloud named 'nope' (it has: lab, pw)" "$TMP/up.err" ||
 	fail "an unknown cloud: exit $RC"
+
+note "a cloud that refuses PUT /file to members: the import is used instead"
+# oslo.policy reads the policy file again when it changes
+printf '%s\n' '"upload_image": "role:admin"' >"$OPENSTACK_DIR/glance/policy.yaml"
+os_env_password alice alice-pw demo
+up "$TMP/s1.qcow2" --name fell-back
+[[ $RC == 0 ]] || fail "the upload with PUT /file refused exited $RC"
+grep -q "the cloud refuses PUT /file (HTTP 403); using the interoperable import" "$TMP/up.err" ||
+	fail "PUT /file was not refused, or no fallback said so"
+[[ $(prop "$(cat "$TMP/up.out")" status) == active ]] || fail "the imported image is not active"
+printf '%s\n' '"upload_image": ""' >"$OPENSTACK_DIR/glance/policy.yaml"	# anyone again
+
+note "the region picks the endpoint; a token and endpoint given as they are"
+ks_region RegionTwo
+ks_endpoints "$GLANCE_SERVICE_ID" RegionTwo http://127.0.0.1:9/ public
+up "$TMP/s1.qcow2" --name region-one --no-wait
+[[ $RC == 0 ]] || fail "RegionOne's endpoint was not the one used"
+grep -q "the cloud refuses PUT /file" "$TMP/up.err" && fail "the policy file was not taken back"
+OS_REGION_NAME=RegionTwo up "$TMP/s1.qcow2" --name region-two
+[[ $RC == 1 ]] && grep -q "listing the images at http://127.0.0.1:9/v2: " "$TMP/up.err" ||
+	fail "RegionTwo's endpoint was not used"
+os_env_clear
+OS_TOKEN=$ALICE_TOKEN OS_IMAGE_URL=$GLANCE_URL up "$TMP/s1.qcow2" --name by-token
+[[ $RC == 0 ]] || fail "OS_TOKEN with OS_IMAGE_URL exited $RC"
 
 # ---- faults: a clear error, exit 1, nothing left ------------------------------------------
 count() { GLANCE_TOKEN=$ALICE_TOKEN glance_api GET /v2/images; os_body | os_json "len(j['images'])"; }
