@@ -5,7 +5,8 @@
 # when the cloud refuses PUT /file; the region choosing the endpoint; OS_TOKEN;
 # --property, --name, --visibility; an existing name refused, then --replace; and the
 # faults, each a one-line error and exit 1 with nothing left in the cloud: a wrong
-# password, a revoked token, no image endpoint for the region, a size over the cloud's cap
+# password, a revoked token, an untrusted certificate (trusted with OS_CACERT), no image
+# endpoint for the region, a size over the cloud's cap
 # (413), a connection cut mid-upload by a proxy, a byte changed on the way (the hash check),
 # plus bad input on our side.
 source tests/integration/lib.sh
@@ -187,13 +188,28 @@ grep -q "HTTP 413.*; the image [0-9a-f-]* was deleted" "$TMP/up.err" || fail "no
 
 note "the connection cut mid-upload: the image is deleted"
 PROXY_PORT=$(free_port)
-start_proxy() {	# MODE: cut (a PUT .../file is cut after 1 MB) or flip (one byte of it flipped)
+start_proxy() {	# MODE [CERT KEY]: cut (a PUT .../file is cut after 1 MB), flip (one byte of
+	# it flipped) or tls (HTTPS with CERT and KEY in front of glance's HTTP)
 	PROXY_PORT=$(free_port)
-	/usr/bin/python3 - "$PROXY_PORT" "$GLANCE_PORT" 1000000 "$1" <<'PY' >"$TMP/proxy.log" 2>&1 &
+	/usr/bin/python3 - "$PROXY_PORT" "$GLANCE_PORT" 1000000 "$@" <<'PY' >"$TMP/proxy.log" 2>&1 &
 # forwards to glance; a PUT .../file has its connection cut after CUT bytes of it, or the
-# byte there flipped
-import socket, sys, threading
+# byte there flipped; or serves TLS, relaying from one thread (an SSL object is not for two)
+import select, socket, ssl, sys, threading
 port, target, cut, mode = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+if mode == "tls":
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[5], sys.argv[6])
+def relay(c, u):
+    try:
+        while True:
+            r = [c] if c.pending() else select.select([c, u], [], [], 60)[0]
+            if not r: return
+            for s in r:
+                d = s.recv(65536)
+                if not d: return
+                (u if s is c else c).sendall(d)
+    except (OSError, ssl.SSLError) as e:
+        print("relay:", e, flush=True)
 def pipe(a, b, limit):
     n = 0
     try:
@@ -215,7 +231,15 @@ def pipe(a, b, limit):
         try: s.shutdown(socket.SHUT_RDWR)
         except OSError: pass
 def serve(c):
+    if mode == "tls":
+        try:
+            c = ctx.wrap_socket(c, server_side=True)
+        except (OSError, ssl.SSLError) as e:
+            print("TLS handshake failed:", e, flush=True)
+            return c.close()
     u = socket.create_connection(("127.0.0.1", target))
+    if mode == "tls":
+        return relay(c, u)
     threading.Thread(target=pipe, args=(u, c, 0), daemon=True).start()
     pipe(c, u, cut)
 l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -245,7 +269,23 @@ grep -q "flipped byte" "$TMP/proxy.log" || fail "the proxy changed nothing"
 grep -q "hash mismatch: Glance's sha512 is .*; the image [0-9a-f-]* was deleted" "$TMP/up.err" ||
 	fail "no clear error for the hash mismatch"
 [[ -z $(named flipped) ]] || fail "the image with the wrong hash is left behind"
-[[ $(count) == "$before" ]] || fail "images left behind by the faults: $(count), not $before"
+kill "$PROXY_PID"
+
+note "an HTTPS image endpoint: trusted through OS_CACERT, refused without it"
+C=$TMP/pki
+mkdir -p "$C"
+tls_ca ca
+tls_cert glance ca 'subjectAltName=IP:127.0.0.1'
+start_proxy tls "$C/glance.pem" "$C/glance.key"
+up "$TMP/s1.qcow2" --name over-tls --os-image-url "https://127.0.0.1:$PROXY_PORT"
+[[ $RC == 1 ]] && grep -q "listing the images at https://127.0.0.1:$PROXY_PORT/v2: .*certificate" \
+	"$TMP/up.err" || fail "an untrusted certificate was not refused"
+OS_CACERT=$C/ca.pem up "$TMP/s1.qcow2" --name over-tls --os-image-url "https://127.0.0.1:$PROXY_PORT"
+[[ $RC == 0 ]] || fail "the upload over TLS with OS_CACERT exited $RC"
+[[ $(prop "$(cat "$TMP/up.out")" status) == active ]] || fail "the image sent over TLS is not active"
+
+[[ $(count) == "$((before + 1))" ]] ||
+	fail "images left behind by the faults: $(count), not $before and the one over TLS"
 
 note "bad input"
 expect_rc() { local want=$1; shift; up "$@"; [[ $RC == "$want" ]] || fail "cabin upload $*: exit $RC"; }
