@@ -6,9 +6,8 @@
 # --property, --name, --visibility; an existing name refused, then --replace; and the
 # faults, each a one-line error and exit 1 with nothing left in the cloud: a wrong
 # password, a revoked token, an untrusted certificate (trusted with OS_CACERT), no image
-# endpoint for the region, a size over the cloud's cap
-# (413), a connection cut mid-upload by a proxy, a byte changed on the way (the hash check),
-# plus bad input on our side.
+# endpoint for the region, a size over the cloud's cap (413), a connection cut mid-upload
+# by a proxy, a byte changed on the way (the hash check), plus bad input on our side.
 source tests/integration/lib.sh
 source tests/integration/openstack.sh
 os_have || skip "keystone or glance-api not installed (Debian keystone, glance-api)"
