@@ -13,7 +13,7 @@ source tests/integration/openstack.sh
 os_have || skip "keystone or glance-api not installed (Debian keystone, glance-api)"
 command -v qemu-img >/dev/null || skip "qemu-img not installed"
 
-CABIN=${CABIN_TEST_CABIN:-build/test/cabin}
+CABIN=$(readlink -f "${CABIN_TEST_CABIN:-build/test/cabin}")
 IMAGE=build/cabin.qcow2
 [[ -s $IMAGE && -s build/cabin.manifest.json ]] || fail "no $IMAGE (run make)"
 export HOME=$TMP/home	# no developer's own clouds.yaml
@@ -117,6 +117,11 @@ script -qec "$CABIN upload $TMP/s1.qcow2 --name on-a-tty --no-wait" /dev/null >"
 	fail "the upload on a terminal failed: $(cat "$TMP/tty.out")"
 grep -aq $'\r\[##############################\] 100%  0.6 of 0.6 MiB  [0-9.]* MiB/s  ETA 0:00' \
 	"$TMP/tty.out" || fail "no progress bar: $(cat -v "$TMP/tty.out")"
+# the search without OS_CLIENT_CONFIG_FILE: ~/.config/openstack/ (./ comes first)
+mkdir -p "$HOME/.config/openstack"
+cp "$TMP/cfg/clouds.yaml" "$TMP/cfg/secure.yaml" "$HOME/.config/openstack/"
+(unset OS_CLIENT_CONFIG_FILE OS_CLIENT_SECURE_FILE; cd "$TMP" && up s1.qcow2 --name found --no-wait)
+[[ $(named found) ]] || fail "clouds.yaml in ~/.config/openstack was not found"
 os_env_appcred "$ac_id" "$ac_secret"
 up "$TMP/s1.qcow2" --name from-env-appcred
 [[ $RC == 0 ]] || fail "OS_* application credential auth exited $RC"
