@@ -55,7 +55,8 @@ die() {
 
 # ---- small arithmetic and formatting helpers (bash has integers only) ------------------
 mib() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1048576 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# three decimals: a ratio just over its target (0.104 against 0.1) must not round to "met"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 secs() { awk -v ms="$1" 'BEGIN { printf "%.2f", ms / 1000 }'; }
 # le A B: succeeds when A <= B (decimals allowed).
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
