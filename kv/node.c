@@ -14,6 +14,7 @@
 				 * (at most the entries between compactions) */
 #define COMPACT_EVERY 10000	/* entries between compactions, at most */
 #define HOLD_MAX 100000		/* entries a live follower may hold a compaction back */
+#define ALONE_EVERY 1000	/* ... for a voter alone */
 
 struct kv_node {
 	struct ev_loop *loop;
@@ -290,11 +291,15 @@ static void compact(struct kv_node *n, uint64_t durable)
 			if (st.conf.id[i] != st.id && st.pr[i].recent_active &&
 			    st.pr[i].match < durable && durable - st.pr[i].match <= HOLD_MAX)
 				durable = st.pr[i].match;
-	if (durable < st.snap.index + n->compact_every || raft_snapshot(n->r, durable, &m) < 0)
+	/* a voter alone has no follower to keep entries for (one added later gets a
+	 * snapshot): it compacts often and keeps nothing */
+	bool alone = node_alone(n);
+	uint64_t every = alone && n->compact_every > ALONE_EVERY ? ALONE_EVERY : n->compact_every;
+	if (durable < st.snap.index + every || raft_snapshot(n->r, durable, &m) < 0)
 		return;
 	if (rlog_put_snap(n->log, &m) < 0 || rlog_sync(n->log) < 0)
 		return;
-	uint64_t room = n->compact_every < KEEP_ENTRIES ? n->compact_every : KEEP_ENTRIES;
+	uint64_t room = alone ? 0 : every < KEEP_ENTRIES ? every : KEEP_ENTRIES;
 	uint64_t keep = m.index > room ? m.index - room : 0;
 	raft_compact(n->r, keep);
 	rlog_compact(n->log, keep);
