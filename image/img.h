@@ -51,6 +51,8 @@ void img_sha256_init(struct img_sha256 *ctx);
 void img_sha256_update(struct img_sha256 *ctx, const void *data, size_t len);
 /* Writes the 32-byte digest to out; ctx must be re-initialised before reuse. */
 void img_sha256_final(struct img_sha256 *ctx, uint8_t out[IMG_SHA256_LEN]);
+/* Writes the lowercase hex form of n bytes at p, NUL-terminated, into out (2n + 1). */
+void img_hex(const uint8_t *p, size_t n, char *out);
 /* Writes the lowercase hex form of digest, NUL-terminated, into hex. */
 void img_sha256_hex(const uint8_t digest[IMG_SHA256_LEN], char hex[IMG_SHA256_HEX]);
 /* Hashes the whole file at path, streaming, into lowercase hex. Returns 0 or -errno. */

@@ -111,15 +111,20 @@ void img_sha256_final(struct img_sha256 *ctx, uint8_t out[IMG_SHA256_LEN])
 		img_be32(out + 4 * i, ctx->h[i]);
 }
 
-void img_sha256_hex(const uint8_t digest[IMG_SHA256_LEN], char hex[IMG_SHA256_HEX])
+void img_hex(const uint8_t *p, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
 
-	for (int i = 0; i < IMG_SHA256_LEN; i++) {
-		hex[2 * i] = digits[digest[i] >> 4];
-		hex[2 * i + 1] = digits[digest[i] & 15];
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
 	}
-	hex[64] = '\0';
+	out[2 * n] = '\0';
+}
+
+void img_sha256_hex(const uint8_t digest[IMG_SHA256_LEN], char hex[IMG_SHA256_HEX])
+{
+	img_hex(digest, IMG_SHA256_LEN, hex);
 }
 
 static int hash_fd(int fd, struct img_sha256 *ctx)

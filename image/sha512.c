@@ -135,11 +135,5 @@ void img_sha512_final(struct img_sha512 *ctx, uint8_t out[IMG_SHA512_LEN])
 
 void img_sha512_hex(const uint8_t digest[IMG_SHA512_LEN], char hex[IMG_SHA512_HEX])
 {
-	static const char digits[] = "0123456789abcdef";
-
-	for (int i = 0; i < IMG_SHA512_LEN; i++) {
-		hex[2 * i] = digits[digest[i] >> 4];
-		hex[2 * i + 1] = digits[digest[i] & 15];
-	}
-	hex[2 * IMG_SHA512_LEN] = 0;
+	img_hex(digest, IMG_SHA512_LEN, hex);
 }

@@ -194,10 +194,8 @@ static bool manifest_of(const char *image, struct manifest *m)
 	const char *dot = strrchr(image, '.');
 	size_t base = dot && strcmp(dot, ".qcow2") == 0 ? (size_t)(dot - image) : strlen(image);
 	struct cfg_arena a = { 0 };
-	struct cfg_src src = { "manifest", 0 };
-	struct cfg_diag d;
-	struct cfg_node *root = NULL;
 	struct img_err err;
+	const struct cfg_node *root, *v;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -211,23 +209,14 @@ static bool manifest_of(const char *image, struct manifest *m)
 	if (text)
 		len = fread(text, 1, (1 << 20) - 1, f);
 	fclose(f);
-	cfg_diag_init(&d);
-	if (text && cfg_json_load(text, len, &src, &a, &d, &root) == 0 && root &&
-	    root->type == CFG_T_MAP) {
-		for (const struct cfg_entry *e = root->first; e; e = e->next) {
-			if (strcmp(e->key, "cabin_version") == 0 && e->val->type == CFG_T_STR)
-				snprintf(m->version, sizeof(m->version), "%s", e->val->str);
-			if (strcmp(e->key, "disk_size") == 0 && e->val->type == CFG_T_INT)
-				m->disk_size = e->val->i;
-			if (strcmp(e->key, "output") == 0 && e->val->type == CFG_T_MAP)
-				for (const struct cfg_entry *o = e->val->first; o; o = o->next)
-					if (strcmp(o->key, "sha256") == 0 && o->val->type == CFG_T_STR)
-						snprintf(m->sha256, sizeof(m->sha256), "%s", o->val->str);
-		}
+	if (text && (root = upl_parse(text, len, &a))) {
+		snprintf(m->version, sizeof(m->version), "%s", upl_str(root, "cabin_version"));
+		snprintf(m->sha256, sizeof(m->sha256), "%s", upl_str(upl_key(root, "output"), "sha256"));
+		if ((v = upl_key(root, "disk_size")) && v->type == CFG_T_INT)
+			m->disk_size = v->i;
 		ok = m->version[0] && m->sha256[0] && img_sha256_file(image, hex, &err) == 0 &&
 		     strcmp(hex, m->sha256) == 0;
 	}
-	cfg_diag_free(&d);
 	cfg_arena_free(&a);
 	free(text);
 	if (!ok && m->version[0])

@@ -77,6 +77,15 @@ void upl_buf_addf(struct upl_buf *b, const char *fmt, ...) __attribute__((format
 void upl_buf_json(struct upl_buf *b, const char *s);
 void upl_buf_free(struct upl_buf *b);
 
+/* Reading JSON and YAML trees (init/config_int.h's): the value of key k of a map (its
+ * last occurrence; NULL if absent or not a map), a string value ("" otherwise), and a JSON
+ * body parsed into arena a (NULL when it is not JSON). */
+struct cfg_node;
+struct cfg_arena;
+const struct cfg_node *upl_key(const struct cfg_node *map, const char *k);
+const char *upl_str(const struct cfg_node *map, const char *k);
+struct cfg_node *upl_parse(const char *body, size_t len, struct cfg_arena *a);
+
 /* The body of POST /v3/auth/tokens for c (password, application credential, or a token
  * with the project scope). Returns 0, -EINVAL (err: what c lacks), -ENOMEM. */
 int upl_auth_body(const struct upl_cred *c, struct upl_buf *out, char *err, size_t errlen);

@@ -155,22 +155,11 @@ int upl_cred_from_env(struct upl_cred *c, upl_env_fn *env, void *ctx, char *err,
 
 /* ---- clouds.yaml ---------------------------------------------------------------------- */
 
-static const struct cfg_node *key(const struct cfg_node *map, const char *k)
-{
-	if (!map || map->type != CFG_T_MAP)
-		return NULL;
-	const struct cfg_node *v = NULL;
-	for (const struct cfg_entry *e = map->first; e; e = e->next)
-		if (strcmp(e->key, k) == 0)
-			v = e->val;	/* the last occurrence, as YAML loaders keep */
-	return v;
-}
-
 /* Reads the entry's settings into c (values over earlier ones). */
 static int apply(struct upl_cred *c, const struct cfg_node *entry, const char *path,
 		 const char *name, char *err, size_t errlen)
 {
-	const struct cfg_node *auth = key(entry, "auth"), *v;
+	const struct cfg_node *auth = upl_key(entry, "auth"), *v;
 	char where[UPL_STR + 128];
 	int rc;
 
@@ -182,7 +171,7 @@ static int apply(struct upl_cred *c, const struct cfg_node *entry, const char *p
 	}
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		const struct field *f = &fields[i];
-		if (!(v = key(f->in_auth ? auth : entry, f->key)) || v->type == CFG_T_NULL)
+		if (!(v = upl_key(f->in_auth ? auth : entry, f->key)) || v->type == CFG_T_NULL)
 			continue;
 		snprintf(where, sizeof(where), "%s:%u: clouds.%s.%s%s", path, v->line, name,
 			 f->in_auth ? "auth." : "", f->key);
@@ -194,9 +183,9 @@ static int apply(struct upl_cred *c, const struct cfg_node *entry, const char *p
 		if ((rc = set(c, f, v->str, where, err, errlen)) < 0)
 			return rc;
 	}
-	if ((v = key(entry, "verify")) && v->type == CFG_T_BOOL)
+	if ((v = upl_key(entry, "verify")) && v->type == CFG_T_BOOL)
 		c->insecure = !v->b;
-	if ((v = key(entry, "auth_type")) && v->type == CFG_T_STR) {
+	if ((v = upl_key(entry, "auth_type")) && v->type == CFG_T_STR) {
 		snprintf(where, sizeof(where), "%s:%u: clouds.%s.auth_type", path, v->line, name);
 		if ((rc = auth_type(c, v->str, where, err, errlen)) < 0)
 			return rc;
@@ -229,14 +218,14 @@ static int find_entry(const char *text, size_t len, const char *path, const char
 		return rc == -ENOMEM ? rc : -EINVAL;
 	}
 	cfg_diag_free(&d);
-	clouds = key(root, "clouds");
+	clouds = upl_key(root, "clouds");
 	if (!clouds || clouds->type != CFG_T_MAP) {
 		if (!names)
 			return 0;	/* a secure.yaml may hold other things */
 		snprintf(err, errlen, "%s: no clouds: map", path);
 		return -EINVAL;
 	}
-	*entry = key(clouds, cloud);
+	*entry = upl_key(clouds, cloud);
 	if (names) {
 		size_t n = 0;
 		names[0] = 0;

@@ -144,35 +144,6 @@ static int expect(struct upl_session *s, struct upl_req *req, const char *path,
 	return rc;
 }
 
-static const struct cfg_node *key(const struct cfg_node *map, const char *k)
-{
-	if (!map || map->type != CFG_T_MAP)
-		return NULL;
-	for (const struct cfg_entry *e = map->first; e; e = e->next)
-		if (strcmp(e->key, k) == 0)
-			return e->val;
-	return NULL;
-}
-
-static const char *str(const struct cfg_node *map, const char *k)
-{
-	const struct cfg_node *v = key(map, k);
-	return v && v->type == CFG_T_STR ? v->str : "";
-}
-
-static struct cfg_node *parse(const struct upl_resp *r, struct cfg_arena *a)
-{
-	struct cfg_src src = { "Glance", 0 };
-	struct cfg_diag d;
-	struct cfg_node *root = NULL;
-
-	cfg_diag_init(&d);
-	if (!r->body || cfg_json_load(r->body, r->len, &src, a, &d, &root) < 0)
-		root = NULL;
-	cfg_diag_free(&d);
-	return root;
-}
-
 int upl_find_by_name(struct upl_session *s, const char *name, char ids[][64], int max)
 {
 	struct upl_buf path = { 0 };
@@ -193,11 +164,11 @@ int upl_find_by_name(struct upl_session *s, const char *name, char ids[][64], in
 	upl_buf_free(&path);
 	if (rc)
 		return rc;
-	const struct cfg_node *list = key(parse(&r, &a), "images");
+	const struct cfg_node *list = upl_key(upl_parse(r.body, r.len, &a), "images");
 	for (const struct cfg_entry *e = list && list->type == CFG_T_SEQ ? list->first : NULL;
 	     e && n < max; e = e->next)
-		if (strcmp(str(e->val, "name"), name) == 0)
-			snprintf(ids[n++], 64, "%s", str(e->val, "id"));
+		if (strcmp(upl_str(e->val, "name"), name) == 0)
+			snprintf(ids[n++], 64, "%s", upl_str(e->val, "id"));
 	cfg_arena_free(&a);
 	upl_resp_free(&r);
 	return n;
@@ -213,7 +184,7 @@ int upl_create(struct upl_session *s, const char *json, char *id, size_t idlen,
 	int rc = expect(s, &req, "/images", &r, "creating the image", ok);
 
 	if (!rc) {
-		snprintf(id, idlen, "%s", str(parse(&r, &a), "id"));
+		snprintf(id, idlen, "%s", upl_str(upl_parse(r.body, r.len, &a), "id"));
 		snprintf(methods, mlen, "%s", r.import_methods);
 		if (!id[0]) {
 			snprintf(s->err, sizeof(s->err), "creating the image: Glance's answer has no id");
@@ -278,12 +249,12 @@ int upl_show(struct upl_session *s, const char *id, struct upl_image *img)
 	memset(img, 0, sizeof(*img));
 	if ((rc = expect(s, &req, path, &r, "reading the image's state", ok)))
 		return rc;
-	const struct cfg_node *root = parse(&r, &a), *v;
-	snprintf(img->status, sizeof(img->status), "%s", str(root, "status"));
-	snprintf(img->hash_algo, sizeof(img->hash_algo), "%s", str(root, "os_hash_algo"));
-	snprintf(img->hash_value, sizeof(img->hash_value), "%s", str(root, "os_hash_value"));
-	snprintf(img->failed, sizeof(img->failed), "%s", str(root, "os_glance_failed_import"));
-	if ((v = key(root, "size")) && v->type == CFG_T_INT)
+	const struct cfg_node *root = upl_parse(r.body, r.len, &a), *v;
+	snprintf(img->status, sizeof(img->status), "%s", upl_str(root, "status"));
+	snprintf(img->hash_algo, sizeof(img->hash_algo), "%s", upl_str(root, "os_hash_algo"));
+	snprintf(img->hash_value, sizeof(img->hash_value), "%s", upl_str(root, "os_hash_value"));
+	snprintf(img->failed, sizeof(img->failed), "%s", upl_str(root, "os_glance_failed_import"));
+	if ((v = upl_key(root, "size")) && v->type == CFG_T_INT)
 		img->size = v->i;
 	else
 		img->size = -1;

@@ -166,40 +166,39 @@ int upl_auth_body(const struct upl_cred *c, struct upl_buf *b, char *err, size_t
 
 /* ---- responses ---------------------------------------------------------------------------- */
 
-static const struct cfg_node *key(const struct cfg_node *map, const char *k)
+const struct cfg_node *upl_key(const struct cfg_node *map, const char *k)
 {
+	const struct cfg_node *v = NULL;
+
 	if (!map || map->type != CFG_T_MAP)
 		return NULL;
 	for (const struct cfg_entry *e = map->first; e; e = e->next)
 		if (strcmp(e->key, k) == 0)
-			return e->val;
-	return NULL;
+			v = e->val;	/* the last occurrence, as YAML and JSON loaders keep */
+	return v;
 }
-
-static const char *str(const struct cfg_node *map, const char *k)
+const char *upl_str(const struct cfg_node *map, const char *k)
 {
-	const struct cfg_node *v = key(map, k);
+	const struct cfg_node *v = upl_key(map, k);
 	return v && v->type == CFG_T_STR ? v->str : "";
 }
-
-static struct cfg_node *parse(const char *body, size_t len, struct cfg_arena *a)
+struct cfg_node *upl_parse(const char *body, size_t len, struct cfg_arena *a)
 {
 	struct cfg_src src = { "response", 0 };
 	struct cfg_diag d;
 	struct cfg_node *root = NULL;
 
 	cfg_diag_init(&d);
-	if (cfg_json_load(body, len, &src, a, &d, &root) < 0)
+	if (!body || cfg_json_load(body, len, &src, a, &d, &root) < 0)
 		root = NULL;
 	cfg_diag_free(&d);
 	return root;
 }
-
 int upl_catalog_url(const char *body, size_t len, const char *type, const char *interface,
 		    const char *region, char *url, size_t urllen, char *err, size_t errlen)
 {
 	struct cfg_arena a = { 0 };
-	const struct cfg_node *cat = key(key(parse(body, len, &a), "token"), "catalog");
+	const struct cfg_node *cat = upl_key(upl_key(upl_parse(body, len, &a), "token"), "catalog");
 	struct upl_buf seen = { 0 };
 	bool service = false;
 	int rc = -ENOENT;
@@ -210,19 +209,19 @@ int upl_catalog_url(const char *body, size_t len, const char *type, const char *
 		return -EINVAL;
 	}
 	for (const struct cfg_entry *s = cat->first; s && rc; s = s->next) {
-		const struct cfg_node *eps = key(s->val, "endpoints");
-		if (strcmp(str(s->val, "type"), type) != 0 || !eps || eps->type != CFG_T_SEQ)
+		const struct cfg_node *eps = upl_key(s->val, "endpoints");
+		if (strcmp(upl_str(s->val, "type"), type) != 0 || !eps || eps->type != CFG_T_SEQ)
 			continue;
 		service = true;
 		for (const struct cfg_entry *e = eps->first; e && rc; e = e->next) {
-			const char *ifc = str(e->val, "interface"), *rid = str(e->val, "region_id"),
-				   *reg = str(e->val, "region");
+			const char *ifc = upl_str(e->val, "interface"), *rid = upl_str(e->val, "region_id"),
+				   *reg = upl_str(e->val, "region");
 			upl_buf_addf(&seen, "%s%s in %s", seen.len ? ", " : "", ifc,
 				     rid[0] ? rid : reg[0] ? reg : "no region");
 			if (strcmp(ifc, interface) != 0 ||
 			    (region[0] && strcmp(rid, region) != 0 && strcmp(reg, region) != 0))
 				continue;
-			snprintf(url, urllen, "%s", str(e->val, "url"));
+			snprintf(url, urllen, "%s", upl_str(e->val, "url"));
 			rc = url[0] ? 0 : -ENOENT;
 		}
 	}
@@ -271,12 +270,12 @@ void upl_error_text(const char *body, size_t len, char *out, size_t outlen)
 	out[0] = 0;
 	if (!body || !len)
 		return;
-	if ((root = parse(body, len, &a))) {
-		const char *m = str(key(root, "error"), "message");
+	if ((root = upl_parse(body, len, &a))) {
+		const char *m = upl_str(upl_key(root, "error"), "message");
 		if (!m[0])
-			m = str(root, "message");
-		if (!m[0] && key(root, "errors"))
-			m = str(key(root, "errors")->first ? key(root, "errors")->first->val : NULL,
+			m = upl_str(root, "message");
+		if (!m[0] && upl_key(root, "errors"))
+			m = upl_str(upl_key(root, "errors")->first ? upl_key(root, "errors")->first->val : NULL,
 				"detail");
 		untag(m, m + strlen(m), out, outlen);
 		cfg_arena_free(&a);

@@ -190,33 +190,9 @@ static int flush_out(struct pconn *c)
 	return 0;
 }
 
-int peer_net_send(struct peer_net *pn, const struct raft_msg *m)
-{
-	struct peer *p = find(pn, m->to);
-	int rc;
-
-	if (!p)
-		return -ENOENT;
-	if (!p->c) {
-		if (ev_now_ms() < p->next_try)
-			return -ENOBUFS;
-		if ((rc = dial(pn, p)) < 0) {
-			dialled_down(pn, p, strerror(-rc));
-			return rc;
-		}
-	}
-	if (p->c->q.len - p->c->q_off > QUEUE_MAX)
-		return -ENOBUFS;
-	if ((rc = peer_put_raft(&p->c->q, m)) < 0)
-		return rc;
-	if (p->c->connected && (rc = flush_out(p->c)) < 0) {
-		dialled_down(pn, p, strerror(-rc));
-		return 0;	/* it was taken, then lost with the connection */
-	}
-	return 0;
-}
-
-int peer_net_send_snap(struct peer_net *pn, uint64_t id, const struct peer_snap *s)
+/* The connection to member id with room for more than `room` bytes queued (dialled if
+ * need be): 0 with *out, -ENOENT, -ENOBUFS (full, or a redial's pause), or a dial's error. */
+static int queue_of(struct peer_net *pn, uint64_t id, size_t room, struct peer **out)
 {
 	struct peer *p = find(pn, id);
 	int rc;
@@ -231,13 +207,40 @@ int peer_net_send_snap(struct peer_net *pn, uint64_t id, const struct peer_snap 
 			return rc;
 		}
 	}
-	if (p->c->q.len - p->c->q_off > SNAP_QUEUE)
+	if (p->c->q.len - p->c->q_off > room)
 		return -ENOBUFS;
-	if ((rc = peer_put_snap(&p->c->q, s)) < 0)
-		return rc;
+	*out = p;
+	return 0;
+}
+
+/* After a frame was queued: out it goes if the connection is up. A connection lost then
+ * loses the frame too (taken, then lost: Raft sends again). */
+static void push(struct peer_net *pn, struct peer *p)
+{
+	int rc;
+
 	if (p->c->connected && (rc = flush_out(p->c)) < 0)
 		dialled_down(pn, p, strerror(-rc));
-	return 0;
+}
+
+int peer_net_send(struct peer_net *pn, const struct raft_msg *m)
+{
+	struct peer *p;
+	int rc = queue_of(pn, m->to, QUEUE_MAX, &p);
+
+	if (!rc && !(rc = peer_put_raft(&p->c->q, m)))
+		push(pn, p);
+	return rc;
+}
+
+int peer_net_send_snap(struct peer_net *pn, uint64_t id, const struct peer_snap *s)
+{
+	struct peer *p;
+	int rc = queue_of(pn, id, SNAP_QUEUE, &p);
+
+	if (!rc && !(rc = peer_put_snap(&p->c->q, s)))
+		push(pn, p);
+	return rc;
 }
 
 bool peer_net_up(const struct peer_net *pn, uint64_t id)
