@@ -3,7 +3,8 @@
 one of the endpoints and moving to the next when it fails) put, get and compare-and-set a
 few keys for a while, each operation written with its call and return times. A write
 that fails may still have been applied: its return is unknown (null). A read that fails
-is left out.
+is left out. A compare-and-set that fails reads the key in the same transaction and
+records what it found ("saw"), so that every answer observes the register exactly.
 
   kv_linear.py HISTORY SECONDS HOST:PORT... [--clients N] [--keys N]
 """
@@ -54,9 +55,12 @@ def client_loop(idx, endpoints, keys, until, out, lock, counts):
                     cmp = [c.transactions.version(key) == 0]
                 else:
                     cmp = [c.transactions.value(key) == expected]
-                ok, _ = c.transaction(compare=cmp, success=[c.transactions.put(key, value)],
-                                      failure=[])
+                ok, res = c.transaction(compare=cmp, success=[c.transactions.put(key, value)],
+                                        failure=[c.transactions.get(key)])
                 rec.update(f="cas", arg=[expected, value], out=bool(ok))
+                if not ok:  # what it found instead, read in the same transaction
+                    saw = res[0][0][0].decode() if res and res[0] else None
+                    rec["saw"] = seen[key] = saw
             rec["ret"] = time.monotonic()
             counts["ok"] += 1
         except Exception:  # noqa: BLE001 - any failure: unknown outcome
