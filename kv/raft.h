@@ -37,6 +37,7 @@ enum raft_conf_op {
 	RAFT_CONF_ADD_LEARNER = 1,
 	RAFT_CONF_REMOVE = 2,
 	RAFT_CONF_UPDATE = 3,		/* the application's data only */
+	RAFT_CONF_REFUSED = 4,		/* a promotion the leader refused: changes nothing */
 };
 #define RAFT_CONF_HEAD 9
 

@@ -14,7 +14,7 @@ void raft_conf_head(uint8_t *buf, enum raft_conf_op op, uint64_t id)
 
 int raft_conf_parse(const uint8_t *data, size_t len, enum raft_conf_op *op, uint64_t *id)
 {
-	if (len < RAFT_CONF_HEAD || !data || data[0] > RAFT_CONF_UPDATE)
+	if (len < RAFT_CONF_HEAD || !data || data[0] > RAFT_CONF_REFUSED)
 		return -EINVAL;
 	*op = (enum raft_conf_op)data[0];
 	*id = 0;
@@ -100,6 +100,7 @@ void raft_conf_apply(struct raft *r, const struct raft_entry *e)
 		conf_remove(r, id);
 		break;
 	case RAFT_CONF_UPDATE:
+	case RAFT_CONF_REFUSED:
 		return;
 	}
 	if (r->role != RAFT_LEADER)

@@ -356,6 +356,19 @@ void raft_leader_hb_resp(struct raft *r, const struct raft_msg *m, struct raft_p
 
 /* ---- the leader's step ---------------------------------------------------------------- */
 
+/* etcd's rule for promoting a learner, which its leader checks wherever the request came
+ * in: the learner has at least 90% of the leader's committed log. */
+static bool promotion_refused(struct raft *r, const void *data, uint32_t len)
+{
+	enum raft_conf_op op;
+	uint64_t id;
+
+	if (raft_conf_parse(data, len, &op, &id) < 0 || op != RAFT_CONF_ADD_VOTER)
+		return false;
+	struct raft_progress *pr = raft_pr(r, id);
+	return pr && pr->learner && pr->match < r->log.committed - r->log.committed / 10;
+}
+
 int raft_leader_propose(struct raft *r, uint8_t type, const void *data, uint32_t len)
 {
 	struct raft_progress *self = raft_pr(r, r->id);
@@ -367,8 +380,11 @@ int raft_leader_propose(struct raft *r, uint8_t type, const void *data, uint32_t
 		return -EBUSY;
 	struct raft_entry e = {.term = r->term, .index = index, .type = type, .len = len,
 			       .data = (uint8_t *)data};
+	bool refused = type == RAFT_ENTRY_CONF && promotion_refused(r, data, len);
 	if (raft_log_append(r, &e, 1) < 0)
 		return -ENOMEM;
+	if (refused)	/* it goes through the log all the same, to tell its proposer */
+		raft_entry_at(r, index)->data[0] = RAFT_CONF_REFUSED;
 	if (type == RAFT_ENTRY_CONF)
 		r->pending_conf = index;
 	if (self)

@@ -217,7 +217,6 @@ void svc_member_promote(struct grpc_call *call, const uint8_t *msg, size_t len, 
 	struct kvm_member_id_request req;
 	const struct svc_member *m;
 	struct pb_arena a;
-	uint64_t match, commit;
 
 	svc_arena_init(&a);
 	if (svc_decode(call, KVM_MEMBER_ID_REQUEST, msg, len, &req, &a) == 0 &&
@@ -225,14 +224,7 @@ void svc_member_promote(struct grpc_call *call, const uint8_t *msg, size_t len, 
 		if (!m->learner) {
 			grpc_finish(call, GRPC_FAILED_PRECONDITION,
 				    "etcdserver: can only promote a learner member");
-		} else if (svc_raft_progress(svc, m->id, &match, &commit) &&
-			   match < commit - commit / 10) {
-			/* etcd's rule: within 90% of the leader's log (checked by the leader;
-			 * a follower passes the request on unchecked) */
-			grpc_finish(call, GRPC_FAILED_PRECONDITION,
-				    "etcdserver: can only promote a learner member which is in "
-				    "sync with leader");
-		} else {
+		} else {	/* the leader refuses one not in sync (raft_leader_propose) */
 			struct svc_member p = *m;
 			svc_raft_propose_conf(svc, call, RAFT_CONF_ADD_VOTER, &p,
 					      SVC_ANSWER_MEMBERS);

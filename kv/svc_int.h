@@ -238,9 +238,10 @@ int svc_members_load(struct kv_service *svc, const char *dir, char *err, size_t 
 void svc_members_apply(struct kv_service *svc, const struct raft_entry *e);
 struct svc_member *svc_member_find(struct kv_service *svc, uint64_t id);
 /* svc_raft.c: the table changed (the transport learns where members are); a change was
- * applied (the client of (origin, seq) gets its answer). */
+ * applied, or refused by the leader (the client of (origin, seq) gets its answer). */
 void svc_raft_members_changed(struct kv_service *svc, enum raft_conf_op op, uint64_t id);
 void svc_raft_conf_applied(struct kv_service *svc, uint64_t origin, uint64_t seq, uint64_t id);
+void svc_raft_conf_refused(struct kv_service *svc, uint64_t origin, uint64_t seq);
 /* Proposes a membership change for call (answered as answer says once applied). Returns
  * 0 or finishes the call with etcd's error. */
 enum svc_answer { SVC_ANSWER_WRITE, SVC_ANSWER_MEMBER_ADD, SVC_ANSWER_MEMBERS,

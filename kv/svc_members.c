@@ -233,6 +233,10 @@ void svc_members_apply(struct kv_service *svc, const struct raft_entry *e)
 			  "read", e->index);
 		return;
 	}
+	if (op == RAFT_CONF_REFUSED) {
+		svc_raft_conf_refused(svc, origin, seq);
+		return;
+	}
 	if (e->index <= t->index) {	/* the file has it */
 		svc_raft_conf_applied(svc, origin, seq, m.id);
 		return;
@@ -267,6 +271,8 @@ void svc_members_apply(struct kv_service *svc, const struct raft_entry *e)
 		if (old)
 			*old = t->m[--t->n];
 		break;
+	case RAFT_CONF_REFUSED:
+		break;	/* answered above */
 	}
 	t->index = e->index;
 	save(svc);

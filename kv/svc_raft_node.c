@@ -154,6 +154,17 @@ void svc_raft_conf_applied(struct kv_service *svc, uint64_t origin, uint64_t seq
 	free(w);
 }
 
+void svc_raft_conf_refused(struct kv_service *svc, uint64_t origin, uint64_t seq)
+{
+	struct svc_raft *sr = svc->raft;
+	struct waiter *w;
+
+	if (sr && origin == svc->member_id && seq && (w = svcr_take(sr, seq)))
+		svcr_waiter_fail(w, GRPC_FAILED_PRECONDITION,
+				 "etcdserver: can only promote a learner member which is in sync "
+				 "with leader");
+}
+
 int svc_raft_transfer(struct kv_service *svc, uint64_t id)
 {
 	return svc->raft ? node_transfer(svc->raft->node, id) : -EINVAL;

@@ -2,7 +2,8 @@
 # etcdctl: member add, then the new member started with --initial-cluster-state existing
 # catches up and serves; a learner added, started, promoted; member remove (the removed
 # member stops serving); member update; move-leader; and etcd's errors for a peer
-# URL taken, an unknown member and promoting a voter. Writes go on throughout.
+# URL taken, an unknown member, promoting a voter and promoting a learner that has not
+# caught up (asked through a follower and through the leader). Writes go on throughout.
 source tests/integration/lib.sh
 
 command -v etcdctl >/dev/null || skip "etcdctl is not installed"
@@ -30,12 +31,19 @@ wait_for 10 "m4 in the member list" listed 4 false
 
 note "a learner: added, started, promoted"
 E 1 member add m5 --peer-urls="http://127.0.0.1:${PP[5]}" --learner >/dev/null || fail "add learner"
+id5=$(E 1 member list | awk -F', ' -v u="http://127.0.0.1:${PP[5]}" '$4 == u { print $1 }')
+L=$(leader_of "$THREE" | head -n 1)
+for F in $(ep 1) $(ep 2) $(ep 3); do [[ $F != "$L" ]] && break; done
+# not started yet, it has none of the log: the leader refuses, however it is asked
+expect_fail 1 "etcdserver: can only promote a learner member which is in sync with leader" \
+	etcdctl --endpoints "$F" member promote "$id5"
+expect_fail 1 "etcdserver: can only promote a learner member which is in sync with leader" \
+	etcdctl --endpoints "$L" member promote "$id5"
 IC=$FULL_IC
 start_member 5 --initial-cluster-state existing
 wait_for 10 "m5 listed as a learner" listed 5 true
 expect_fail 1 "etcdserver: can only promote a learner member$" \
 	etcdctl --endpoints "$(ep 1)" member promote "$(E 1 member list | awk -F', ' '$3 == "m1" { print $1 }')"
-id5=$(E 1 member list | awk -F', ' '$3 == "m5" { print $1 }')
 L=$(leader_of "$THREE" | head -n 1)
 catch5() { E 5 get before --consistency=s --print-value-only | grep -q yes; }
 wait_for 20 "the learner to catch up" catch5

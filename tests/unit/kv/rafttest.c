@@ -196,7 +196,8 @@ int rt_restart(struct rt_net *net, uint64_t id)
 
 /* ---- printing ------------------------------------------------------------------------- */
 
-static const char *const conf_ops[] = {"add-voter", "add-learner", "remove", "update"};
+static const char *const conf_ops[] = {"add-voter", "add-learner", "remove", "update",
+					"refused"};
 
 static void print_entry(struct tr_out *o, const struct raft_entry *e)
 {
