@@ -41,6 +41,7 @@ kill -9 "${PID[F]}"
 sleep 2
 start_member "$F"
 sleep 2
+wait_for 10 "a leader to pause" has_leader "$ALL"
 L=$(leader_of "$ALL" | head -n 1)
 LI=$(member_of "$L")
 [[ -n $LI ]] || fail "no leader to pause"
