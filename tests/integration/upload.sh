@@ -2,7 +2,8 @@
 # (tests/integration/openstack.sh): the built image with password auth from OS_* (active,
 # the properties, the manifest's version and sha256, downloaded back byte for byte); the
 # interoperable import with an application credential from clouds.yaml + secure.yaml, and
-# when the cloud refuses PUT /file; the region choosing the endpoint; OS_TOKEN;
+# when the cloud refuses PUT /file; clouds.yaml searched in ./, ~/.config/openstack/ and
+# /etc/openstack/ (where the test may create it), in that order; the region choosing the endpoint; OS_TOKEN;
 # --property, --name, --visibility; an existing name refused, then --replace; and the
 # faults, each a one-line error and exit 1 with nothing left in the cloud: a wrong
 # password, a revoked token, an untrusted certificate (trusted with OS_CACERT), no image
@@ -28,6 +29,15 @@ ALICE_TOKEN=$(ks_token alice alice-pw demo)
 up() {
 	RC=0
 	"$CABIN" upload "$@" >"$TMP/up.out" 2>"$TMP/up.err" || RC=$?
+	cat "$TMP/up.err" >&2
+}
+# up_in DIR ARGS...: as up, run in DIR without OS_CLIENT_CONFIG_FILE/OS_CLIENT_SECURE_FILE
+up_in() {
+	local dir=$1
+	shift
+	RC=0
+	(unset OS_CLIENT_CONFIG_FILE OS_CLIENT_SECURE_FILE; cd "$dir" && exec "$CABIN" upload "$@") \
+		>"$TMP/up.out" 2>"$TMP/up.err" || RC=$?
 	cat "$TMP/up.err" >&2
 }
 # image JSON as alice sees it
@@ -120,8 +130,28 @@ grep -aq $'\r\[##############################\] 100%  0.6 of 0.6 MiB  [0-9.]* Mi
 # the search without OS_CLIENT_CONFIG_FILE: ~/.config/openstack/ (./ comes first)
 mkdir -p "$HOME/.config/openstack"
 cp "$TMP/cfg/clouds.yaml" "$TMP/cfg/secure.yaml" "$HOME/.config/openstack/"
-(unset OS_CLIENT_CONFIG_FILE OS_CLIENT_SECURE_FILE; cd "$TMP" && up s1.qcow2 --name found --no-wait)
-[[ $(named found) ]] || fail "clouds.yaml in ~/.config/openstack was not found"
+up_in "$TMP" s1.qcow2 --name found --no-wait
+[[ $RC == 0 && $(named found) ]] || fail "clouds.yaml in ~/.config/openstack was not found"
+# ./ comes before ~/.config/openstack/, whose password is now wrong
+sed -i 's/password: alice-pw/password: wrong-pw/' "$HOME/.config/openstack/secure.yaml"
+up_in "$TMP" s1.qcow2 --name home-wrong --no-wait
+[[ $RC == 1 ]] && grep -q "HTTP 401" "$TMP/up.err" || fail "the wrong password at home: exit $RC"
+mkdir -p "$TMP/wd"
+cp "$TMP/cfg/clouds.yaml" "$TMP/cfg/secure.yaml" "$TMP/s1.qcow2" "$TMP/wd/"
+up_in "$TMP/wd" s1.qcow2 --name found-here --no-wait
+[[ $RC == 0 && $(named found-here) ]] || fail "clouds.yaml in ./ was not found first"
+# /etc/openstack/ last: only where the test may create it (as root, when absent)
+if [[ $EUID == 0 && ! -e /etc/openstack ]]; then
+	CLEANUP+=("rm -rf /etc/openstack")
+	mkdir /etc/openstack
+	cp "$TMP/cfg/clouds.yaml" "$TMP/cfg/secure.yaml" /etc/openstack/
+	rm "$HOME/.config/openstack/clouds.yaml" "$HOME/.config/openstack/secure.yaml"
+	up_in "$TMP" s1.qcow2 --name found-etc --no-wait
+	rm -rf /etc/openstack
+	[[ $RC == 0 && $(named found-etc) ]] || fail "clouds.yaml in /etc/openstack was not found"
+else
+	echo "not tried: clouds.yaml in /etc/openstack/ (the test is not root, or it exists)"
+fi
 os_env_appcred "$ac_id" "$ac_secret"
 up "$TMP/s1.qcow2" --name from-env-appcred
 [[ $RC == 0 ]] || fail "OS_* application credential auth exited $RC"
