@@ -46,9 +46,17 @@ expect_fail() {
 }
 
 # ---- the KV peers: etcd 3.4 as the reference, and cabind ----------------------------------
-# free_port: a TCP port on loopback that nothing listens on (now).
+# free_port: a TCP port on loopback that nothing listens on (now), and that no earlier
+# call of this test handed out (the kernel may give a port back twice in a row, and the
+# ports of members not started yet are not bound).
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	local p
+	while :; do
+		p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+		grep -qx "$p" "$TMP/.ports" 2>/dev/null || break
+	done
+	echo "$p" >>"$TMP/.ports"
+	echo "$p"
 }
 # KV_TLS=(etcdctl TLS flags: --cacert F [--cert F --key F]): both helpers below listen on
 # https:// instead and check readiness with these flags; the server's own TLS flags go in
