@@ -357,6 +357,15 @@ uint64_t node_leader(const struct kv_node *n)
 	return st.lead;
 }
 
+void node_log_counters(const struct kv_node *n, uint64_t *syncs, uint64_t *bytes)
+{
+	struct rlog_stats st;
+
+	rlog_stats(n->log, &st);
+	*syncs = st.syncs;
+	*bytes = st.bytes;
+}
+
 bool node_alone(const struct kv_node *n)
 {
 	struct raft_status st;

@@ -85,5 +85,7 @@ uint64_t node_leader(const struct kv_node *n);
  * linearizable read needs no round of heartbeats). */
 bool node_alone(const struct kv_node *n);
 uint64_t node_term(const struct kv_node *n);
+/* The Raft log's counters since start: fdatasyncs and record bytes written. */
+void node_log_counters(const struct kv_node *n, uint64_t *syncs, uint64_t *bytes);
 
 #endif

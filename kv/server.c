@@ -114,6 +114,15 @@ static int metrics(void *arg, char **text, size_t *len)
 			   "# TYPE cabin_snapshots_total counter\n"
 			   "cabin_snapshots_total %llu\n", (unsigned long long)syncs,
 			(unsigned long long)bytes, (unsigned long long)snaps);
+	if (svc_raft_log_counters(s->svc, &syncs, &bytes))
+		fprintf(f, "# HELP cabin_raft_log_fsyncs_total fdatasyncs of the Raft log.\n"
+			   "# TYPE cabin_raft_log_fsyncs_total counter\n"
+			   "cabin_raft_log_fsyncs_total %llu\n"
+			   "# HELP cabin_raft_log_written_bytes_total Record bytes written to the "
+			   "Raft log.\n"
+			   "# TYPE cabin_raft_log_written_bytes_total counter\n"
+			   "cabin_raft_log_written_bytes_total %llu\n", (unsigned long long)syncs,
+			(unsigned long long)bytes);
 	grpc_server_metrics(s->grpc, f);
 	return fclose(f) == 0 ? 0 : -ENOMEM;
 }

@@ -160,6 +160,9 @@ int svc_wal_hold(struct grpc_call *call, const uint8_t *msg, size_t len);
  * since start; false for a member that keeps no data directory. */
 bool svc_wal_counters(const struct kv_service *svc, uint64_t *syncs, uint64_t *bytes,
 		      uint64_t *snapshots);
+/* The Raft log's counters (as node_log_counters); false for a member without Raft. Under
+ * Raft the Raft log makes writes durable and the store's log is synced once a second. */
+bool svc_raft_log_counters(const struct kv_service *svc, uint64_t *syncs, uint64_t *bytes);
 /* mvcc_compact through the log: the only way to compact the store. Returns as it does. */
 int svc_wal_compact(struct kv_service *svc, int64_t rev);
 /* The NOSPACE alarm: true while raised. The refusers finish the call with etcd's error and

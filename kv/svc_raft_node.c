@@ -165,6 +165,14 @@ void svc_raft_conf_refused(struct kv_service *svc, uint64_t origin, uint64_t seq
 				 "with leader");
 }
 
+bool svc_raft_log_counters(const struct kv_service *svc, uint64_t *syncs, uint64_t *bytes)
+{
+	if (!svc->raft || !svc->raft->node)
+		return false;
+	node_log_counters(svc->raft->node, syncs, bytes);
+	return true;
+}
+
 int svc_raft_transfer(struct kv_service *svc, uint64_t id)
 {
 	return svc->raft ? node_transfer(svc->raft->node, id) : -EINVAL;
