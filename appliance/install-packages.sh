@@ -37,3 +37,18 @@ fi
 echo "install-packages: installing ${missing[*]}"
 "${sudo[@]}" apt-get -q update
 "${sudo[@]}" "${install[@]}"
+# ...nor at the next boot: the services of the packages just installed are disabled (the
+# packages stay; `systemctl enable UNIT` undoes it). systemctl works on the unit files even
+# where systemd does not run.
+if command -v systemctl >/dev/null; then
+	for pkg in "${missing[@]}"; do
+		for unit in $(dpkg-query -L "$pkg" 2>/dev/null |
+			grep -E '^(/usr)?/lib/systemd/system/[^/@]+\.service$' || true); do
+			unit=${unit##*/}
+			systemctl is-enabled --quiet "$unit" 2>/dev/null || continue
+			if "${sudo[@]}" systemctl disable --quiet "$unit" 2>/dev/null; then
+				echo "install-packages: disabled $unit (installed for the tests, which start their own)"
+			fi
+		done
+	done
+fi
