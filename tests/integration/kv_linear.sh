@@ -25,10 +25,7 @@ note "20 s of concurrent clients; the leader, then a follower killed and brought
 CLIENTS=$!
 CLEANUP+=("kill $CLIENTS 2>/dev/null")
 sleep 3
-wait_for 10 "a leader to kill" has_leader "$ALL"
-L=$(leader_of "$ALL" | head -n 1)
-LI=$(member_of "$L")
-[[ -n $LI ]] || fail "no leader to kill"
+leader_member kill
 echo "killing the leader, member $LI"
 kill -9 "${PID[LI]}"
 sleep 3
@@ -41,10 +38,7 @@ kill -9 "${PID[F]}"
 sleep 2
 start_member "$F"
 sleep 2
-wait_for 10 "a leader to pause" has_leader "$ALL"
-L=$(leader_of "$ALL" | head -n 1)
-LI=$(member_of "$L")
-[[ -n $LI ]] || fail "no leader to pause"
+leader_member pause
 echo "pausing the leader, member $LI, for 4 s"
 kill -STOP "${PID[LI]}"
 CLEANUP+=("kill -CONT ${PID[LI]} 2>/dev/null")

@@ -148,3 +148,49 @@ leader_of() {
 has_leader() { [[ -n $(leader_of "$1") ]]; }
 # member_of ENDPOINT: the member number I whose endpoint it is.
 member_of() { for i in "${!CP[@]}"; do [[ $1 == "$(ep "$i")" ]] && echo "$i"; done; true; }
+# leader_member WHY: waits (10 s) for a leader among $ALL; sets L (its endpoint) and LI
+# (its member number), or fails with "no leader to WHY".
+leader_member() {
+	wait_for 10 "a leader to $1" has_leader "$ALL"
+	L=$(leader_of "$ALL" | head -n 1)
+	LI=$(member_of "$L")
+	[[ -n $LI ]] || fail "no leader to $1"
+}
+
+# ---- clusters under QEMU (cabin up -n N) --------------------------------------------------
+# The caller sets EP (node I's forwarded client endpoint at EP[I-1]) and ALL (them joined
+# with commas).
+# ec I ARGS...: etcdctl through node I.
+ec() { local i=$1; shift; etcdctl --endpoints "${EP[i - 1]}" --command-timeout=5s "$@"; }
+# statuses: `endpoint status -w json` of the nodes that answer.
+statuses() { etcdctl --endpoints "$ALL" --command-timeout=5s endpoint status -w json 2>/dev/null || true; }
+# leader_ep: the endpoint of the node that the answering nodes call their leader.
+leader_ep() {
+	statuses | /usr/bin/python3 -c '
+import json, sys
+text = sys.stdin.read().strip()
+for s in json.loads(text) if text else []:
+    st = s["Status"]
+    if st["header"]["member_id"] == st["leader"]:
+        print(s["Endpoint"])'
+}
+has_a_leader() { [[ -n $(leader_ep) ]]; }
+# leader_node: the number I of the leading node, or fail.
+leader_node() {
+	local l i
+	l=$(leader_ep)
+	for i in "${!EP[@]}"; do [[ ${EP[i]} == "$l" ]] && { echo $((i + 1)); return; }; done
+	fail "leader endpoint '$l' is none of $ALL"
+}
+# put_until_accepted KEY NODE...: puts KEY (value try-N) through the nodes in turn until one
+# accepts, for 180 s at most; sets TRIES to the puts refused before it.
+put_until_accepted() {
+	local key=$1 deadline=$((SECONDS + 180))
+	shift
+	TRIES=0
+	until ec "${@:TRIES % $# + 1:1}" put "$key" "try-$TRIES" >/dev/null 2>&1; do
+		((SECONDS < deadline)) || fail "no write accepted by nodes $* within 180 s"
+		TRIES=$((TRIES + 1))
+		sleep 0.2
+	done
+}

@@ -53,19 +53,6 @@ grep -q 'cabin: kv: member node1 of node1=http://10.99.0.1:2380,node2=http://10.
 grep -q 'cabin: config: wrote /etc/cabin/hello.txt (6 bytes, mode 0644)' "$STATE/node3/serial.log" ||
 	fail "the user's own user data was not applied next to the cluster's"
 
-# ec I ARGS...: etcdctl through node I's forwarded port.
-ec() { local i=$1; shift; etcdctl --endpoints "${EP[i - 1]}" --command-timeout=5s "$@"; }
-# leader_ep: the endpoint of the member that the answering members call their leader.
-statuses() { { etcdctl --endpoints "$ALL" --command-timeout=5s endpoint status -w json 2>/dev/null || true; }; }
-leader_ep() {
-	statuses | /usr/bin/python3 -c '
-import json, sys
-text = sys.stdin.read().strip()
-for s in json.loads(text) if text else []:
-    st = s["Status"]
-    if st["header"]["member_id"] == st["leader"]:
-        print(s["Endpoint"])'
-}
 # all_agree: all three answer, and they name one and the same leader.
 all_agree() {
 	statuses | /usr/bin/python3 -c '
@@ -75,7 +62,6 @@ st = [s["Status"] for s in json.loads(text)] if text else []
 leaders = {s["leader"] for s in st}
 sys.exit(0 if len(st) == 3 and len(leaders) == 1 and 0 not in leaders else 1)'
 }
-has_a_leader() { [[ -n $(leader_ep) ]]; }
 wait_for 120 "a leader" has_a_leader
 
 note "the member list names every node with its segment URLs"
@@ -97,9 +83,7 @@ for i in 2 3; do
 		fail "node$i does not read the write made through node1"
 done
 
-L=$(leader_ep)
-for i in 1 2 3; do [[ ${EP[i - 1]} == "$L" ]] && lead=$i; done
-[[ -n ${lead:-} ]] || fail "leader endpoint $L is none of $ALL"
+lead=$(leader_node)
 survivors=()
 for i in 1 2 3; do ((i == lead)) || survivors+=("$i"); done
 note "node$lead leads; killing it"
@@ -107,14 +91,8 @@ t0=$SECONDS	# from before the kill: the survivors may elect while cabin kill wai
 "$CABIN" kill --state "$STATE" "node$lead"
 
 note "writes through the survivors (node${survivors[0]}, node${survivors[1]}) until one is accepted"
-deadline=$((SECONDS + 180))
-tries=0
-until ec "${survivors[tries % 2]}" put after-kill "try-$tries" >/dev/null 2>&1; do
-	((SECONDS < deadline)) || fail "no write accepted by the survivors within 180 s"
-	tries=$((tries + 1))
-	sleep 0.2
-done
-note "write accepted $((SECONDS - t0)) s after the kill began (${tries} refused before it)"
+put_until_accepted after-kill "${survivors[@]}"
+note "write accepted $((SECONDS - t0)) s after the kill began ($TRIES refused before it)"
 for k in $(seq 1 20); do
 	ec "${survivors[k % 2]}" put "key-$k" "value-$k" >/dev/null || fail "put key-$k"
 done

@@ -24,19 +24,6 @@ ALL=$(sed -n 's/^export ETCDCTL_ENDPOINTS=//p' "$TMP/up.out")
 IFS=, read -ra EP <<<"$ALL"
 [[ ${#EP[@]} -eq 5 ]] || fail "cabin up printed no ETCDCTL_ENDPOINTS for five nodes: '$ALL'"
 
-ec() { local i=$1; shift; etcdctl --endpoints "${EP[i - 1]}" --command-timeout=5s "$@"; }
-# leader_of_up: the endpoint of the member that the answering members call their leader.
-leader_of_up() {
-	{ etcdctl --endpoints "$ALL" --command-timeout=5s endpoint status -w json 2>/dev/null || true; } |
-		/usr/bin/python3 -c '
-import json, sys
-text = sys.stdin.read().strip()
-for s in json.loads(text) if text else []:
-    st = s["Status"]
-    if st["header"]["member_id"] == st["leader"]:
-        print(s["Endpoint"])'
-}
-has_a_leader() { [[ -n $(leader_of_up) ]]; }
 wait_for 180 "a leader" has_a_leader
 has_all_members() {
 	ec 3 member list >"$TMP/members" || return 1
@@ -52,23 +39,15 @@ note "a write through node1 is read through node5"
 ec 1 put greeting hello-five >/dev/null || fail "put through node1"
 [[ $(ec 5 get greeting --print-value-only) == hello-five ]] || fail "node5 does not read node1's write"
 
-L=$(leader_of_up)
-for i in 1 2 3 4 5; do [[ ${EP[i - 1]} == "$L" ]] && lead=$i; done
-[[ -n ${lead:-} ]] || fail "leader endpoint $L is none of $ALL"
+lead=$(leader_node)
 other=$((lead % 5 + 1))
 survivors=()
 for i in 1 2 3 4 5; do ((i == lead || i == other)) || survivors+=("$i"); done
 note "node$lead leads; killing it and node$other"
 t0=$SECONDS
 "$CABIN" kill --state "$STATE" "node$lead" "node$other"
-deadline=$((SECONDS + 180))
-tries=0
-until ec "${survivors[tries % 3]}" put after-kill "try-$tries" >/dev/null 2>&1; do
-	((SECONDS < deadline)) || fail "no write accepted by the three survivors within 180 s"
-	tries=$((tries + 1))
-	sleep 0.2
-done
-note "write accepted $((SECONDS - t0)) s after the kill began (${tries} refused before it)"
+put_until_accepted after-kill "${survivors[@]}"
+note "write accepted $((SECONDS - t0)) s after the kill began ($TRIES refused before it)"
 for k in $(seq 1 10); do
 	ec "${survivors[k % 3]}" put "key-$k" "value-$k" >/dev/null || fail "put key-$k"
 done
