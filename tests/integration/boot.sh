@@ -10,7 +10,7 @@ CLEANUP+=("'$CABIN' kill --state '$STATE' >/dev/null 2>&1")
 
 note "cabin up"
 "$CABIN" up --state "$STATE" --image "$IMAGE" --timeout 600 | tee "$TMP/up.out"
-grep -Eq '^node1: cabin: ready version=[^ ]+ hostname=[a-z0-9.-]+ source=config-drive addrs=10\.0\.2\.15 boot_ms=[0-9]+$' \
+grep -Eq '^node1: cabin: ready version=[^ ]+ hostname=[a-z0-9.-]+ source=config-drive addrs=10\.0\.2\.15'"$SLAAC"' boot_ms=[0-9]+$' \
 	"$TMP/up.out" || fail "cabin up did not print the ready line"
 ms=$(sed -n 's/.*boot_ms=\([0-9]*\).*/\1/p' "$TMP/up.out")
 note "boot_ms=$ms (guest time from kernel start)"

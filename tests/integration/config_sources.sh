@@ -92,7 +92,7 @@ rc=0
 CLEANUP+=("'$CABIN' kill --state '$TMP/state-bad' >/dev/null 2>&1")
 cat "$TMP/bad.up"
 [[ $rc -eq 1 ]] || fail "cabin up exited $rc for malformed user data"
-grep -Eq '^node1: cabin: degraded reason="user_data:[0-9]+:[0-9]+: [^"]+" .* addrs=10\.0\.2\.15 ' \
+grep -Eq '^node1: cabin: degraded reason="user_data:[0-9]+:[0-9]+: [^"]+" .* addrs=10\.0\.2\.15'"$SLAAC"' ' \
 	"$TMP/bad.up" || fail "no degraded line with file:line:col, or no network"
 
 note "config drive on a SCSI CD-ROM (virtio-scsi), attached by hand"

@@ -48,7 +48,7 @@ direct() {
 
 note "cabin.config=URL on the kernel command line"
 direct ok "cabin.config=http://10.0.2.2:$port/user-data"
-grep -Eq '^cabin: ready version=[^ ]+ hostname=direct-1 source=cabin.config addrs=10\.0\.2\.15 boot_ms=[0-9]+$' \
+grep -Eq '^cabin: ready version=[^ ]+ hostname=direct-1 source=cabin.config addrs=10\.0\.2\.15'"$SLAAC"' boot_ms=[0-9]+$' \
 	"$TMP/ok.ready" || fail "no ready line with the host name from cabin.config"
 grep -q 'drives not consulted' "$TMP/ok.log" || fail "the command line did not take precedence"
 grep -q 'cabin: config: wrote /run/direct (17 bytes' "$TMP/ok.log" || fail "write_files not applied"
@@ -58,10 +58,10 @@ grep -q 'cabin: net: /etc/resolv.conf from user data (resolv_conf)' "$TMP/ok.log
 
 note "cabin.config=URL answering 404: degraded, naming the URL, up"
 direct missing "cabin.config=http://10.0.2.2:$port/nothing-here"
-grep -Eq '^cabin: degraded reason="cabin.config http://10\.0\.2\.2:[0-9]+/nothing-here: HTTP 404" version=[^ ]+ hostname=cabin source=none addrs=10\.0\.2\.15 boot_ms=[0-9]+$' \
+grep -Eq '^cabin: degraded reason="cabin.config http://10\.0\.2\.2:[0-9]+/nothing-here: HTTP 404" version=[^ ]+ hostname=cabin source=none addrs=10\.0\.2\.15'"$SLAAC"' boot_ms=[0-9]+$' \
 	"$TMP/missing.ready" || fail "no degraded line naming the URL"
 
 note "cabin.config=https://...: refused at once (no CA certificates in the appliance), node up"
 direct https "cabin.config=https://10.0.2.2:$port/user-data"
-grep -Eq '^cabin: degraded reason="cabin.config=https://10\.0\.2\.2:[0-9]+/user-data: https:// needs CA certificates[^"]*" version=[^ ]+ hostname=cabin source=none addrs=10\.0\.2\.15 boot_ms=[0-9]+$' \
+grep -Eq '^cabin: degraded reason="cabin.config=https://10\.0\.2\.2:[0-9]+/user-data: https:// needs CA certificates[^"]*" version=[^ ]+ hostname=cabin source=none addrs=10\.0\.2\.15'"$SLAAC"' boot_ms=[0-9]+$' \
 	"$TMP/https.ready" || fail "no degraded line refusing https"

@@ -6,6 +6,10 @@ ROOT=${CABIN_ROOT:-$(pwd)}
 CABIN=${CABIN_TEST_CABIN:-$ROOT/build/test/cabin}
 CABIND=${CABIN_TEST_CABIND:-$ROOT/build/test/cabind}
 IMAGE=$ROOT/build/cabin.qcow2
+# The ready line lists every address the node has when it is printed. QEMU's user network
+# sends IPv6 router advertisements, so a SLAAC address (fec0::...) may or may not be there
+# yet; the kernel lists IPv6 after IPv4, so it can only follow. Append to an addrs= pattern.
+SLAAC='(,fec0::[0-9a-f:]+)?'
 
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 skip() { printf 'SKIP: %s\n' "$*"; exit 77; }

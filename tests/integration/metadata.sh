@@ -44,7 +44,7 @@ runcmd: [echo ignored]
 YAML
 boot os --network "user,net=169.254.169.0/24,guestfwd=tcp:169.254.169.254:80-cmd:python3 $SERVER $TMP/os/root --fail-first 2"
 [[ $UP_RC -eq 0 ]] || fail "cabin up exited $UP_RC"
-grep -Eq '^node1: cabin: ready version=[^ ]+ hostname=meta-1 source=metadata-service addrs=169\.254\.169\.15 boot_ms=[0-9]+$' \
+grep -Eq '^node1: cabin: ready version=[^ ]+ hostname=meta-1 source=metadata-service addrs=169\.254\.169\.15'"$SLAAC"' boot_ms=[0-9]+$' \
 	"$TMP/os.up" || fail "no ready line with the metadata service's host name"
 cat "$TMP/os/requests.log"
 [[ $(grep -c 'GET /openstack/latest/meta_data.json' "$TMP/os/requests.log") -eq 3 ]] ||

@@ -53,7 +53,7 @@ JSON
 genisoimage -quiet -V config-2 -J -r -o "$TMP/net.iso" "$TMP/cd"
 boot2 static "$TMP/net.iso"
 [[ $UP_RC -eq 0 ]] || fail "cabin up exited $UP_RC"
-grep -Eq '^node1: cabin: ready version=[^ ]+ hostname=net-1 source=config-drive addrs=10\.0\.2\.15,192\.168\.77\.10 boot_ms=[0-9]+$' \
+grep -Eq '^node1: cabin: ready version=[^ ]+ hostname=net-1 source=config-drive addrs=10\.0\.2\.15,192\.168\.77\.10'"$SLAAC"' boot_ms=[0-9]+$' \
 	"$TMP/static.up" || fail "no ready line with the DHCP and the static address"
 grep -q 'net: eth1: 192.168.77.10/24 (network_data.json)' "$TMP/static.log" ||
 	fail "static address not logged"

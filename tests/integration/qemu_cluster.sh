@@ -31,7 +31,7 @@ t0=$SECONDS
 	tee "$TMP/up.out"
 note "three nodes ready in $((SECONDS - t0)) s"
 for i in 1 2 3; do
-	grep -Eq "^node$i: cabin: ready version=[^ ]+ hostname=node$i source=config-drive addrs=10\.0\.2\.15,10\.99\.0\.$i boot_ms=[0-9]+$" \
+	grep -Eq "^node$i: cabin: ready version=[^ ]+ hostname=node$i source=config-drive addrs=10\.0\.2\.15,10\.99\.0\.$i$SLAAC boot_ms=[0-9]+$" \
 		"$TMP/up.out" || fail "no ready line of node$i with its segment address"
 done
 ALL=$(sed -n 's/^export ETCDCTL_ENDPOINTS=//p' "$TMP/up.out")
