@@ -2,6 +2,8 @@
 # Runs test programs and scripts, one at a time, and prints one summary line:
 # "N passed, N failed, N skipped". Exit status 77 from a test means skipped.
 # Each test's output goes to build/test/logs/NAME.log; a failure prints its tail.
+# A test that runs longer than CABIN_TEST_TIMEOUT seconds (default 1200) is stopped (TERM,
+# then KILL 30 s later) and fails: one hang must not take the whole run with it.
 set -u
 kind=$1
 shift
@@ -13,6 +15,7 @@ export CABIN_TEST_CABIN=$root/build/test/cabin
 export CABIN_TEST_CABIND=$root/build/test/cabind
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+limit=${CABIN_TEST_TIMEOUT:-1200}
 pass=0 fail=0 skip=0 failed=()
 for t in "$@"; do
 	name=${t#"$root"/}
@@ -21,12 +24,16 @@ for t in "$@"; do
 	log=$logs/$(printf '%s' "$name" | tr '/' '_').log
 	start=${EPOCHREALTIME/[.,]/}
 	if [[ $t == *.sh ]]; then
-		(cd "$root" && bash "$t") >"$log" 2>&1
+		(cd "$root" && timeout -k 30 "$limit" bash "$t") >"$log" 2>&1
 	else
-		(cd "$root" && "$t") >"$log" 2>&1
+		(cd "$root" && timeout -k 30 "$limit" "$t") >"$log" 2>&1
 	fi
 	rc=$?
 	us=$((${EPOCHREALTIME/[.,]/} - start))
+	# 124: timeout stopped it; 137 past the limit: it needed the KILL too
+	if [[ $rc -eq 124 ]] || [[ $rc -eq 137 && $us -ge $((limit * 1000000)) ]]; then
+		printf 'TIMEOUT: stopped after %s s (CABIN_TEST_TIMEOUT)\n' "$limit" >>"$log"
+	fi
 	secs=$((us / 1000000)).$((us / 100000 % 10))
 	if [[ $rc -eq 0 ]]; then
 		pass=$((pass + 1))

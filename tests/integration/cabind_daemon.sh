@@ -49,6 +49,7 @@ done
 note "poweroff, reboot and halt (the kernel's orderly_poweroff runs /sbin/poweroff) signal PID 1"
 # In a PID namespace a shell stands in for init and records what it receives.
 command -v unshare >/dev/null || skip "unshare not installed"
+unshare --pid --fork true 2>/dev/null || skip "cannot make a PID namespace here (not root?)"
 for pair in poweroff:USR2 reboot:TERM halt:USR1; do
 	name=${pair%%:*} sig=${pair##*:}
 	ln -sf "$CABIND" "$TMP/$name"

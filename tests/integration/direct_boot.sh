@@ -23,7 +23,7 @@ resolv_conf:
   nameservers: [10.0.2.3, 192.0.2.53]
   searchdomains: [lab.example]
 YAML
-python3 -m http.server --bind 127.0.0.1 --directory "$TMP/www" 0 >"$TMP/http.log" 2>&1 &
+python3 -u -m http.server --bind 127.0.0.1 --directory "$TMP/www" 0 >"$TMP/http.log" 2>&1 &
 HTTP_PID=$!
 CLEANUP+=("kill $HTTP_PID 2>/dev/null")
 wait_for 10 "HTTP server port" grep -q 'Serving HTTP on' "$TMP/http.log"
@@ -39,7 +39,9 @@ direct() {
 		-netdev user,id=n0 -device virtio-net-pci,netdev=n0 -device virtio-rng-pci &
 	local pid=$!
 	CLEANUP+=("kill $pid 2>/dev/null")
-	wait_for 600 "a ready or degraded line from $name" grep -Eq 'cabin: (ready|degraded) ' "$log"
+	# the whole line, to its CR: QEMU writes the serial log as the bytes come
+	wait_for 600 "a ready or degraded line from $name" \
+		grep -Eq $'cabin: (ready|degraded) .* boot_ms=[0-9]+\r' "$log"
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
 	tr -d '\r' <"$log" | grep -E 'cabin: (ready|degraded) ' >"$TMP/$name.ready"

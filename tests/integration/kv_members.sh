@@ -14,7 +14,7 @@ FULL_IC=$IC
 IC=$(cut -d, -f1-3 <<<"$FULL_IC")
 for i in 1 2 3; do start_member $i; done
 THREE="$(ep 1),$(ep 2),$(ep 3)"
-wait_for 30 "a leader" has_leader "$THREE"
+wait_for 30 "every member to follow one leader" all_follow "$THREE"
 E 1 put before yes >/dev/null || fail "put"
 
 note "member add, and the new member joins"
@@ -73,7 +73,8 @@ note "move-leader"
 L=$(leader_of "$THREE,$(ep 5)" | head -n 1)
 target=$(E 1 member list | awk -F', ' -v l="http://$L" '$5 != l && $3 != "" { print $1; exit }')
 etcdctl --endpoints "$L" move-leader "$target" || fail "move-leader"
-moved() { [[ $(leader_of "$THREE,$(ep 5)") != "$L" ]]; }
+moved() { local l; l=$(leader_of "$THREE,$(ep 5)"); [[ -n $l && $l != "$L" ]]; }
 wait_for 10 "the leadership to move" moved
+wait_for 10 "every member to follow the new leader" all_follow "$THREE,$(ep 5)"
 E 1 put moved yes >/dev/null || fail "put after move-leader"
 etcdctl --endpoints "$THREE,$(ep 5)" endpoint status -w table

@@ -14,7 +14,7 @@ cluster_ports 5
 FULL_IC=$IC
 IC=$(cut -d, -f1-3 <<<"$FULL_IC")
 for i in 1 2 3; do start_member $i --snapshot-count 100; done
-wait_for 30 "a leader" has_leader "$(ep 1),$(ep 2),$(ep 3)"
+wait_for 30 "every member to follow one leader" all_follow "$(ep 1),$(ep 2),$(ep 3)"
 
 # the members the writer goes through, one number per line
 echo $'1\n2\n3' >"$TMP/in"

@@ -55,7 +55,8 @@ wait_for 30 "a leader" one_leader
 L=$(leader)
 A=$((L % 3 + 1))
 B=$((A % 3 + 1))
-X "$A" put k old >/dev/null || fail "put before the partition"
+# member A may not have heard from the new leader yet ("no leader"): the same put again
+wait_for 10 "a put through member $A before the partition" X "$A" put k old
 caught() { [[ $(X "$1" get k --consistency=s --print-value-only) == "$2" ]]; }
 wait_for 5 "the old value at the leader" caught "$L" old
 

@@ -38,7 +38,7 @@ start_tls_member() {	# I [FLAGS...]
 }
 THREE="$(ep 1),$(ep 2),$(ep 3)"
 for i in 1 2 3; do start_tls_member $i; done
-wait_for 30 "a leader over peer TLS" has_leader "$THREE"
+wait_for 30 "a leader over peer TLS" all_follow "$THREE"
 grep -q "listening for peers on https://127.0.0.1:${PP[1]}" "$TMP/m1.log" || fail "no https peer port"
 E 1 put k v >/dev/null || fail "put"
 at() { [[ $(E "$1" get k --consistency=s --print-value-only) == v ]]; }

@@ -16,14 +16,14 @@ FULL_IC=$IC
 IC=$(cut -d, -f1-3 <<<"$FULL_IC")
 for i in 1 2 3; do start_member $i --snapshot-count 50; done
 THREE="$(ep 1),$(ep 2),$(ep 3)"
-wait_for 30 "a leader" has_leader "$THREE"
+wait_for 30 "every member to follow one leader" all_follow "$THREE"
 for i in $(seq 1 20); do E 1 put "k$i" "before$i" >/dev/null || fail "put k$i"; done
 
 note "member 3 down while 300 writes, a lease, a compaction and a deletion go on"
 kill -9 "${PID[3]}"
 wait "${PID[3]}" 2>/dev/null || true
 # member 3 may have led: the two others elect a leader first
-wait_for 30 "a leader of members 1 and 2" has_leader "$(ep 1),$(ep 2)"
+wait_for 30 "a leader of members 1 and 2" all_follow "$(ep 1),$(ep 2)"
 put_many() { # put_many MEMBER FROM TO PREFIX: one etcdctl txn per ten keys
 	local i j ops
 	for ((i = $2; i <= $3; i += 10)); do
@@ -65,7 +65,7 @@ note "the same store: HashKV at the same revision"
 rev=$(E 1 get hot -w json | grep -o '"revision":[0-9]*' | head -n 1 | cut -d: -f2)
 hash_at() { etcdctl --endpoints "$(ep "$1")" endpoint hashkv --rev "$rev" -w json | grep -o '"hash":[0-9]*'; }
 h1=$(hash_at 1)
-wait_for 10 "member 3's hash" test -n "$(hash_at 3)"
+wait_for 10 "member 3's hash" eval '[[ -n $(hash_at 3) ]]'
 [[ $(hash_at 3) == "$h1" && $(hash_at 2) == "$h1" ]] ||
 	fail "HashKV at $rev differs: m1 $h1, m2 $(hash_at 2), m3 $(hash_at 3)"
 
@@ -78,7 +78,7 @@ kill -9 "${PID[3]}"
 wait "${PID[3]}" 2>/dev/null || true
 start_member 3 --snapshot-count 50
 wait_for 30 "member 3 to serve after a restart" same_keys
-wait_for 30 "a leader" has_leader "$THREE"
+wait_for 30 "every member to follow one leader" all_follow "$THREE"
 [[ $(E 3 get after --print-value-only) == yes ]] || fail "a linearizable read at member 3"
 
 note "a new member, its log empty, starts from a snapshot"

@@ -7,8 +7,9 @@ CABIN=${CABIN_TEST_CABIN:-$ROOT/build/test/cabin}
 CABIND=${CABIN_TEST_CABIND:-$ROOT/build/test/cabind}
 IMAGE=$ROOT/build/cabin.qcow2
 # The ready line lists every address the node has when it is printed. QEMU's user network
-# sends IPv6 router advertisements, so a SLAAC address (fec0::...) may or may not be there
-# yet; the kernel lists IPv6 after IPv4, so it can only follow. Append to an addrs= pattern.
+# sends IPv6 router advertisements, so a SLAAC address (fec0::...) on eth0 may or may not be
+# there yet. The kernel lists all IPv4 addresses first, then IPv6 interface by interface, so
+# it comes after the IPv4 ones and before the IPv6 ones of eth1 and later. Splice it there.
 SLAAC='(,fec0::[0-9a-f:]+)?'
 
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
@@ -25,6 +26,11 @@ on_exit() {
 	exit $rc
 }
 trap on_exit EXIT
+# stopped by tests/run.sh's time limit (or ^C): clean up all the same
+trap 'exit 143' TERM
+trap 'exit 130' INT
+# sfdisk, e2fsck, dumpe2fs and ip live in /usr/sbin, not on a non-root user's PATH
+PATH=$PATH:/usr/sbin:/sbin
 
 # wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s until it succeeds.
 wait_for() {
@@ -150,6 +156,20 @@ leader_of() {
 		awk -F', ' '$5 == "true" { print $1 }'
 }
 has_leader() { [[ -n $(leader_of "$1") ]]; }
+# all_follow ENDPOINTS: every one of them answers, and all name the same leader in the same
+# term. has_leader is not enough before a first write: a member that has not heard from the
+# new leader yet answers a put with "no leader", which etcdctl does not retry.
+all_follow() {
+	local n
+	n=$(tr ',' '\n' <<<"$1" | grep -c .)
+	{ etcdctl --endpoints "$1" --command-timeout=3s endpoint status -w json 2>/dev/null || true; } |
+		/usr/bin/python3 -c '
+import json, sys
+text = sys.stdin.read().strip()
+st = [s["Status"] for s in json.loads(text)] if text else []
+seen = {(s.get("leader", 0), s.get("raftTerm", 0)) for s in st}
+sys.exit(not (len(st) == int(sys.argv[1]) and len(seen) == 1 and 0 not in seen.pop()))' "$n"
+}
 # member_of ENDPOINT: the member number I whose endpoint it is.
 member_of() { for i in "${!CP[@]}"; do [[ $1 == "$(ep "$i")" ]] && echo "$i"; done; true; }
 # leader_member WHY: waits (10 s) for a leader among $ALL; sets L (its endpoint) and LI

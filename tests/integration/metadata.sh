@@ -77,7 +77,7 @@ note "NoCloud seed from ds=nocloud;s=URL in the SMBIOS serial"
 mkdir -p "$TMP/seed"
 printf 'instance-id: iid-seed\nlocal-hostname: seeded\n' >"$TMP/seed/meta-data"
 printf '#cloud-config\nfqdn: seeded.example.net\n' >"$TMP/seed/user-data"
-python3 -m http.server --bind 127.0.0.1 --directory "$TMP/seed" 0 >"$TMP/http.log" 2>&1 &
+python3 -u -m http.server --bind 127.0.0.1 --directory "$TMP/seed" 0 >"$TMP/http.log" 2>&1 &
 HTTP_PID=$!
 CLEANUP+=("kill $HTTP_PID 2>/dev/null")
 wait_for 10 "HTTP server port" grep -q 'Serving HTTP on' "$TMP/http.log"

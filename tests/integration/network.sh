@@ -92,7 +92,7 @@ YAML
 mcopy -i "$TMP/seed.img" "$TMP/meta-data" "$TMP/network-config" ::/
 boot2 v2 "$TMP/seed.img"
 [[ $UP_RC -eq 0 ]] || fail "cabin up exited $UP_RC"
-grep -Eq '^node1: cabin: ready version=[^ ]+ hostname=v2-node source=nocloud addrs=10\.0\.2\.15,192\.168\.88\.20,fd00:88::20[^ ]* boot_ms=[0-9]+$' \
+grep -Eq '^node1: cabin: ready version=[^ ]+ hostname=v2-node source=nocloud addrs=10\.0\.2\.15,192\.168\.88\.20'"$SLAAC"',fd00:88::20 boot_ms=[0-9]+$' \
 	"$TMP/v2.up" || fail "no ready line with the network-config addresses"
 grep -q 'net: eth1: route 10.77.0.0/16 via 192.168.88.1' "$TMP/v2.log" || fail "v2 route not added"
 grep -q 'net: /etc/resolv.conf from network-config' "$TMP/v2.log" || fail "v2 name servers not used"

@@ -323,8 +323,9 @@ OS_CACERT=$C/ca.pem up "$TMP/s1.qcow2" --name over-tls --os-image-url "https://1
 
 note "bad input"
 expect_rc() { local want=$1; shift; up "$@"; [[ $RC == "$want" ]] || fail "cabin upload $*: exit $RC"; }
-expect_rc 1 /etc/hostname
-grep -q "/etc/hostname: not a qcow2 image" "$TMP/up.err" || fail "a file that is not qcow2"
+printf 'not an image\n' >"$TMP/text.qcow2"
+expect_rc 1 "$TMP/text.qcow2"
+grep -q "text.qcow2: not a qcow2 image" "$TMP/up.err" || fail "a file that is not qcow2"
 expect_rc 1 "$TMP/none.qcow2"
 grep -q "none.qcow2: No such file or directory" "$TMP/up.err" || fail "a missing file"
 expect_rc 2 --visibility everyone
