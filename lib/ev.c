@@ -180,13 +180,21 @@ static void ev_fire_timers(struct ev_loop *loop)
 	}
 }
 
+/* Events handled per turn. Every turn ends in the before-sleep hook (one fdatasync for all
+ * the writes it took), and epoll hands out ready descriptors in turn: with C connections
+ * busy, one waits about C / EV_BATCH turns. Measured with etcdctl check perf --load=xl
+ * (1000 connections, 2 cores): 32 gave a slowest request of 0.48-0.50 s, 128 gave 0.26 s
+ * and 512 0.24 s. Bigger turns also answer later, which cost put throughput with 100
+ * connections of 10 streams (kvload): 128 was 4-8% below 32, 512 about 10%. */
+#define EV_BATCH 128
+
 int ev_run_once(struct ev_loop *loop, int max_ms)
 {
-	struct epoll_event evs[32];
+	struct epoll_event evs[EV_BATCH];
 	if (loop->before_sleep)
 		loop->before_sleep(loop, loop->before_sleep_arg);
 	loop->turn++;
-	int n = epoll_wait(loop->epfd, evs, 32, ev_timeout(loop, max_ms));
+	int n = epoll_wait(loop->epfd, evs, EV_BATCH, ev_timeout(loop, max_ms));
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	for (int i = 0; i < n; i++) {
