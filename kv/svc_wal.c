@@ -175,10 +175,12 @@ static void snapped(struct svc_wal *sw)
 	sw->since_snap = 0;
 }
 
-/* A snapshot under way is dropped: the next chance takes a new one. */
+/* A snapshot under way is dropped: the next chance takes a new one. (One already written
+ * is finished instead: nothing to take again.) */
 static void snap_dropped(struct svc_wal *sw)
 {
-	wal_snapshot_drop(sw->w);
+	if (!wal_snapshot_drop(sw->w))
+		return;
 	sw->since_snap = sw->snapshot_count;
 	sw->bytes_at_snap = 0;
 }

@@ -371,11 +371,13 @@ int wal_snapshot(struct wal *w, struct mvcc *s, const struct wal_leases *l);
  * wal_snapshot), or a negative code (the snapshot is dropped, the log as good as before).
  * Writes to the log go on meanwhile, but s must not be compacted until it is done or
  * dropped (wal_snapshot_drop). begin returns 0, -EBUSY (pending records, or one already
- * under way) or a negative code. */
+ * under way) or a negative code. Once the file is durable the steps move the store onto
+ * it (about budget / 64 keys and values each); drop then finishes that instead, and
+ * returns false: it returns true only when it dropped a snapshot not yet written. */
 int wal_snapshot_begin(struct wal *w, struct mvcc *s, const struct wal_leases *l);
 int wal_snapshot_step(struct wal *w, struct mvcc *s, size_t budget);
 bool wal_snapshot_busy(const struct wal *w);
-void wal_snapshot_drop(struct wal *w);
+bool wal_snapshot_drop(struct wal *w);
 void wal_get_stats(const struct wal *w, struct wal_stats *out);
 /* The Raft index the store came back at (the last APPLIED record read; 0: none), and the
  * one it is at now, for the snapshots to come (the caller tells). */

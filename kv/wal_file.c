@@ -161,6 +161,11 @@ struct snap_job {
 	uint64_t off;			/* bytes written */
 	struct places ps;
 	bool noted;			/* every place so far */
+	/* written and durable: the store is moved onto it, a piece per step */
+	bool taking;
+	size_t slot;			/* it is read through (it owns fd now) */
+	size_t taken;			/* places moved so far */
+	bool taken_ok;			/* every one found */
 };
 
 static void job_free(struct wal *w, bool keep_file)
@@ -169,7 +174,7 @@ static void job_free(struct wal *w, bool keep_file)
 
 	if (!j)
 		return;
-	if (!keep_file) {
+	if (!keep_file && !j->taking) {
 		close(j->fd);
 		unlink(j->tmp);
 	}
@@ -180,9 +185,19 @@ static void job_free(struct wal *w, bool keep_file)
 	w->job = NULL;
 }
 
-void wal_snapshot_drop(struct wal *w)
+static bool job_take(struct wal *w, struct mvcc *s, size_t budget);
+
+bool wal_snapshot_drop(struct wal *w)
 {
+	/* one complete and durable already: what is left is quick, and it cannot be undone */
+	if (w->job && w->job->taking) {
+		job_take(w, w->s, SIZE_MAX);
+		return false;
+	}
+	if (!w->job)
+		return false;
 	job_free(w, false);
+	return true;
 }
 
 bool wal_snapshot_busy(const struct wal *w)
@@ -228,10 +243,29 @@ int wal_snapshot_begin(struct wal *w, struct mvcc *s, const struct wal_leases *l
 	return 0;
 }
 
-/* The snapshot is written: make it durable and known, then let it take over. */
-static int job_complete(struct wal *w, struct mvcc *s)
+/* Moves about budget / TAKE_BYTES places of the store onto the snapshot; true once it is
+ * all done (the job is gone). A large store has hundreds of thousands: all at once would
+ * stop the loop for a tenth of a second and more. */
+#define TAKE_BYTES 64
+static bool job_take(struct wal *w, struct mvcc *s, size_t budget)
 {
 	struct snap_job *j = w->job;
+	size_t n = budget / TAKE_BYTES ? budget / TAKE_BYTES : 1;
+
+	j->taken = wal_take_values(s, j->slot, &j->ps, j->taken, n, &j->taken_ok);
+	if (j->taken < j->ps.n)
+		return false;
+	wal_values_taken(w, j->slot, j->seq, j->taken_ok, j->path);
+	job_free(w, true);
+	return true;
+}
+
+/* The snapshot is written: make it durable and known, then let it take over (job_take).
+ * Returns 1 while there is something to take, 0 when not, or a negative code. */
+static int job_complete(struct wal *w)
+{
+	struct snap_job *j = w->job;
+	long slot;
 	int rc = 0;
 
 	if (!j->noted) {
@@ -247,13 +281,20 @@ static int job_complete(struct wal *w, struct mvcc *s)
 	if (rc)
 		return rc;
 	prune(w, j->seq, j->path);
-	wal_take_values(w, s, j->fd, j->path, j->seq, &j->ps);
 	snprintf(w->snap_file, sizeof(w->snap_file), "%s", j->path);
 	w->st.snap_size = j->off;
 	w->st.snapshots++;
 	w->st.snap_rev = j->rev;
-	job_free(w, true);
-	return 0;
+	slot = wal_slot_add(w, j->fd, j->seq);	/* takes fd over, or closes it */
+	if (slot < 0 || j->ps.cap == SIZE_MAX) {
+		log_warnx("kv: %s: keys and values stay read from the older files", j->path);
+		job_free(w, true);
+		return 0;
+	}
+	j->taking = true;
+	j->slot = (size_t)slot;
+	j->taken_ok = true;
+	return 1;
 }
 
 int wal_snapshot_step(struct wal *w, struct mvcc *s, size_t budget)
@@ -264,6 +305,8 @@ int wal_snapshot_step(struct wal *w, struct mvcc *s, size_t budget)
 
 	if (!j)
 		return 0;
+	if (j->taking)
+		return job_take(w, s, budget) ? 0 : 1;
 	until = j->off + budget;
 	do {
 		more = wal_snap_fill(&j->sw, &j->b, SNAP_CHUNK);
@@ -282,12 +325,12 @@ int wal_snapshot_step(struct wal *w, struct mvcc *s, size_t budget)
 	if (!rc && more && fdatasync(j->fd) < 0)
 		rc = -errno;
 	if (!rc && !more)
-		rc = job_complete(w, s);
-	if (rc) {
+		rc = job_complete(w);
+	if (rc < 0) {
 		job_free(w, false);
 		return rc;
 	}
-	return more ? 1 : 0;
+	return more || rc ? 1 : 0;
 }
 
 int wal_snapshot(struct wal *w, struct mvcc *s, const struct wal_leases *l)
@@ -295,7 +338,7 @@ int wal_snapshot(struct wal *w, struct mvcc *s, const struct wal_leases *l)
 	int rc = wal_snapshot_begin(w, s, l);
 
 	while (rc == 0 && (rc = wal_snapshot_step(w, s, SIZE_MAX)) == 1)
-		;
+		rc = 0;
 	return rc;
 }
 

@@ -73,11 +73,13 @@ bool wal_each_place(const uint8_t *p, size_t len, size_t from, uint64_t base,
 		    bool (*fn)(void *ctx, const struct place *pl), void *ctx);
 /* wal_each_place's fn noting the places in a struct places. */
 bool wal_note_place(void *ctx, const struct place *pl);
-/* After a snapshot (fd, path, covering the segments before seq): the store reads its keys
- * and values from it (the places noted while writing it, ps->cap SIZE_MAX if they could
- * not all be), and the files before it (unlinked by now) are closed. Should that fail,
- * they stay open: nothing is lost. */
-void wal_take_values(struct wal *w, struct mvcc *s, int fd, const char *path, uint64_t seq,
-		     const struct places *ps);
+/* After a snapshot (in slot, covering the segments before seq) the store reads its keys
+ * and values from it: take moves places [from, from + n) of those noted while writing it
+ * onto the slot, clearing *ok if one was not found, and returns where it stopped. Once all
+ * are taken, values_taken closes the files before it (unlinked by now); if one was not
+ * found (!ok) they stay open instead: nothing is lost. */
+size_t wal_take_values(struct mvcc *s, size_t slot, const struct places *ps, size_t from,
+		       size_t n, bool *ok);
+void wal_values_taken(struct wal *w, size_t slot, uint64_t seq, bool ok, const char *path);
 
 #endif

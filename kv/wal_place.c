@@ -168,21 +168,18 @@ bool wal_note_place(void *ctx, const struct place *pl)
 	return true;
 }
 
-/* After a snapshot (fd, path): the store reads its keys and values from it (the places
- * noted while writing it), and the files before it (unlinked by now) are closed. Should
- * that fail, they stay open: nothing is lost. */
-void wal_take_values(struct wal *w, struct mvcc *s, int fd, const char *path, uint64_t seq,
-		     const struct places *ps)
+size_t wal_take_values(struct mvcc *s, size_t slot, const struct places *ps, size_t from,
+		       size_t n, bool *ok)
 {
-	long slot = wal_slot_add(w, fd, seq);
-	bool ok = true;
+	size_t end = ps->n - from > n ? from + n : ps->n;
 
-	if (slot < 0 || ps->cap == SIZE_MAX) {
-		log_warnx("kv: %s: keys and values stay read from the older files", path);
-		return;
-	}
-	for (size_t i = 0; i < ps->n; i++)
-		ok &= wal_settle_place(s, (size_t)slot, &ps->v[i]);
+	for (size_t i = from; i < end; i++)
+		*ok &= wal_settle_place(s, slot, &ps->v[i]);
+	return end;
+}
+
+void wal_values_taken(struct wal *w, size_t slot, uint64_t seq, bool ok, const char *path)
+{
 	if (!ok) {
 		log_warnx("kv: %s: not every value was found in it; the older files stay open",
 			  path);
@@ -191,7 +188,7 @@ void wal_take_values(struct wal *w, struct mvcc *s, int fd, const char *path, ui
 	/* the files before it; segments cut since (the snapshot was written a piece at a
 	 * time) hold what came after it */
 	for (size_t i = 0; i < w->nslot; i++)
-		if (i != (size_t)slot && i != w->cur && w->slot_seq[i] < seq)
+		if (i != slot && i != w->cur && w->slot_seq[i] < seq)
 			wal_slot_close(w, i);
 }
 
