@@ -184,6 +184,25 @@ leader_member() {
 # ---- clusters under QEMU (cabin up -n N) --------------------------------------------------
 # The caller sets EP (node I's forwarded client endpoint at EP[I-1]) and ALL (them joined
 # with commas).
+# cluster_up N [ARGS...]: `cabin up -n N ARGS` in $STATE (killed at exit), its output in
+# $TMP/up.out; fails unless every node printed its ready line with its segment address and
+# ETCDCTL_ENDPOINTS names N endpoints, which it sets ALL and EP to.
+cluster_up() {
+	local n=$1 t0=$SECONDS i
+	shift
+	STATE=$TMP/state
+	CLEANUP+=("'$CABIN' kill --state '$STATE' >/dev/null 2>&1")
+	note "cabin up -n $n"
+	"$CABIN" up -n "$n" --state "$STATE" --image "$IMAGE" --timeout 600 "$@" | tee "$TMP/up.out"
+	note "$n nodes ready in $((SECONDS - t0)) s"
+	for ((i = 1; i <= n; i++)); do
+		grep -Eq "^node$i: cabin: ready version=[^ ]+ hostname=node$i source=config-drive addrs=10\.0\.2\.15,10\.99\.0\.$i$SLAAC boot_ms=[0-9]+$" \
+			"$TMP/up.out" || fail "no ready line of node$i with its segment address"
+	done
+	ALL=$(sed -n 's/^export ETCDCTL_ENDPOINTS=//p' "$TMP/up.out")
+	IFS=, read -ra EP <<<"$ALL"
+	[[ ${#EP[@]} -eq $n ]] || fail "cabin up printed no ETCDCTL_ENDPOINTS for $n nodes: '$ALL'"
+}
 # ec I ARGS...: etcdctl through node I.
 ec() { local i=$1; shift; etcdctl --endpoints "${EP[i - 1]}" --command-timeout=5s "$@"; }
 # statuses: `endpoint status -w json` of the nodes that answer.

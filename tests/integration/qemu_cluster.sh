@@ -11,9 +11,6 @@ command -v etcdctl >/dev/null || skip "etcdctl is not installed"
 [[ -f $IMAGE ]] || fail "$IMAGE missing: run make first"
 export ETCDCTL_API=3
 
-STATE=$TMP/state
-CLEANUP+=("'$CABIN' kill --state '$STATE' >/dev/null 2>&1")
-
 # the user's own #cloud-config goes with the cluster's cabin: section (MIME multipart)
 cat >"$TMP/user.yaml" <<'EOF'
 #cloud-config
@@ -25,18 +22,7 @@ cabin:
     snapshot_count: 5000
 EOF
 
-note "cabin up -n 3"
-t0=$SECONDS
-"$CABIN" up -n 3 --state "$STATE" --image "$IMAGE" --timeout 600 --user-data "$TMP/user.yaml" |
-	tee "$TMP/up.out"
-note "three nodes ready in $((SECONDS - t0)) s"
-for i in 1 2 3; do
-	grep -Eq "^node$i: cabin: ready version=[^ ]+ hostname=node$i source=config-drive addrs=10\.0\.2\.15,10\.99\.0\.$i$SLAAC boot_ms=[0-9]+$" \
-		"$TMP/up.out" || fail "no ready line of node$i with its segment address"
-done
-ALL=$(sed -n 's/^export ETCDCTL_ENDPOINTS=//p' "$TMP/up.out")
-IFS=, read -ra EP <<<"$ALL"
-[[ ${#EP[@]} -eq 3 ]] || fail "cabin up printed no ETCDCTL_ENDPOINTS for three nodes: '$ALL'"
+cluster_up 3 --user-data "$TMP/user.yaml"
 for i in 1 2 3; do
 	grep -q "^node$i: etcd client endpoint ${EP[i - 1]} (10.99.0.$i:2379 on the cluster segment)$" \
 		"$TMP/up.out" || fail "no endpoint line for node$i"

@@ -9,20 +9,7 @@ command -v etcdctl >/dev/null || skip "etcdctl is not installed"
 [[ -f $IMAGE ]] || fail "$IMAGE missing: run make first"
 export ETCDCTL_API=3
 
-STATE=$TMP/state
-CLEANUP+=("'$CABIN' kill --state '$STATE' >/dev/null 2>&1")
-
-note "cabin up -n 5"
-t0=$SECONDS
-"$CABIN" up -n 5 --state "$STATE" --image "$IMAGE" --timeout 600 | tee "$TMP/up.out"
-note "five nodes ready in $((SECONDS - t0)) s"
-for i in 1 2 3 4 5; do
-	grep -Eq "^node$i: cabin: ready version=[^ ]+ hostname=node$i source=config-drive addrs=10\.0\.2\.15,10\.99\.0\.$i$SLAAC boot_ms=[0-9]+$" \
-		"$TMP/up.out" || fail "no ready line of node$i with its segment address"
-done
-ALL=$(sed -n 's/^export ETCDCTL_ENDPOINTS=//p' "$TMP/up.out")
-IFS=, read -ra EP <<<"$ALL"
-[[ ${#EP[@]} -eq 5 ]] || fail "cabin up printed no ETCDCTL_ENDPOINTS for five nodes: '$ALL'"
+cluster_up 5
 
 wait_for 180 "a leader" has_a_leader
 has_all_members() {
