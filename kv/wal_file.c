@@ -189,13 +189,13 @@ static bool job_take(struct wal *w, struct mvcc *s, size_t budget);
 
 bool wal_snapshot_drop(struct wal *w)
 {
+	if (!w->job)
+		return false;
 	/* one complete and durable already: what is left is quick, and it cannot be undone */
-	if (w->job && w->job->taking) {
+	if (w->job->taking) {
 		job_take(w, w->s, SIZE_MAX);
 		return false;
 	}
-	if (!w->job)
-		return false;
 	job_free(w, false);
 	return true;
 }
